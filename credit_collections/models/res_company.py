@@ -1,42 +1,118 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+ZERO_LIMIT_POLICIES = [
+    ("no_limit", "No limit"),
+    ("no_credit", "No credit at all"),
+]
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
 
+    # Rules deciding a credit hold
+    credit_check_over_limit = fields.Boolean(string="Hold Over Credit Limit", default=True)
+    credit_limit_tolerance = fields.Float(
+        string="Credit Limit Tolerance (%)",
+        default=0.0,
+        help="Exposure may exceed the credit limit by this percentage before orders are held.",
+    )
     credit_warning_percent = fields.Float(
         string="Credit Warning Threshold (%)",
         default=90.0,
         help="Customers whose exposure reaches this share of their credit limit "
         "are shown a warning before they are blocked.",
     )
+    credit_zero_limit_policy = fields.Selection(
+        selection=ZERO_LIMIT_POLICIES,
+        string="Customers Without Credit Limit",
+        default="no_limit",
+        required=True,
+        help="What a credit limit of 0 means: no limit at all, or no credit granted.",
+    )
+    credit_check_overdue = fields.Boolean(string="Hold When Overdue", default=True)
     credit_hold_overdue_days = fields.Integer(
         string="Hold After Overdue Days",
         default=30,
         help="Customers with an amount overdue for more than this number of days "
         "are put on credit hold.",
     )
+    credit_overdue_threshold = fields.Monetary(
+        string="Overdue Hold Threshold",
+        currency_field="currency_id",
+        help="Overdue amounts up to this amount do not hold orders.",
+    )
+    credit_overdue_limit = fields.Monetary(
+        string="Overdue Sub-limit",
+        currency_field="currency_id",
+        help="When set, orders are held as soon as the customer's overdue amount "
+        "exceeds it, whatever the credit limit.",
+    )
+    # What exposure is made of
+    credit_include_not_due = fields.Boolean(string="Count Open Invoices Not Yet Due", default=True)
+    credit_include_overdue = fields.Boolean(string="Count Overdue Invoices", default=True)
+    credit_include_orders = fields.Boolean(string="Count Orders Not Yet Invoiced", default=True)
+    credit_include_draft_invoices = fields.Boolean(string="Count Draft Invoices", default=True)
+    # Enforcement
+    credit_check_invoices = fields.Boolean(
+        string="Check Invoices Without Order",
+        help="Apply the credit check when posting customer invoices that do not come "
+        "from a sales order.",
+    )
+    credit_approval_validity_days = fields.Integer(
+        string="Approval Validity (Days)",
+        default=7,
+        help="How long an approved credit exception lets its order be confirmed.",
+    )
+    credit_approver_id = fields.Many2one(
+        "res.users",
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("credit_collections.group_credit_manager").ids)
+        ],
+        help="Who receives approval requests. When empty, every credit manager of the "
+        "company does.",
+    )
+    credit_review_notice_days = fields.Integer(
+        string="Credit Review Notice (Days)",
+        default=14,
+        help="How many days before a customer's credit review date the credit manager "
+        "gets a review activity.",
+    )
 
-    @api.constrains("credit_warning_percent")
-    def _check_credit_warning_percent(self):
+    @api.constrains("credit_limit_tolerance", "credit_warning_percent")
+    def _check_credit_percentages(self):
         for company in self:
-            if not 0.0 <= company.credit_warning_percent <= 100.0:
-                raise ValidationError(
-                    self.env._(
-                        "Credit Warning Threshold must be a percentage between 0 and 100 "
-                        "(company %(company)s).",
-                        company=company.display_name,
+            for field_name in ("credit_limit_tolerance", "credit_warning_percent"):
+                if not 0.0 <= company[field_name] <= 100.0:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s must be between 0 and 100 (company %(company)s).",
+                            field=self._fields[field_name].get_description(self.env)["string"],
+                            company=company.display_name,
+                        )
                     )
-                )
 
-    @api.constrains("credit_hold_overdue_days")
-    def _check_credit_hold_overdue_days(self):
+    @api.constrains(
+        "credit_hold_overdue_days",
+        "credit_overdue_threshold",
+        "credit_overdue_limit",
+        "credit_approval_validity_days",
+        "credit_review_notice_days",
+    )
+    def _check_credit_non_negative(self):
         for company in self:
-            if company.credit_hold_overdue_days < 0:
-                raise ValidationError(
-                    self.env._(
-                        "Hold After Overdue Days cannot be negative (company %(company)s).",
-                        company=company.display_name,
+            for field_name in (
+                "credit_hold_overdue_days",
+                "credit_overdue_threshold",
+                "credit_overdue_limit",
+                "credit_approval_validity_days",
+                "credit_review_notice_days",
+            ):
+                if company[field_name] < 0:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s cannot be negative (company %(company)s).",
+                            field=self._fields[field_name].get_description(self.env)["string"],
+                            company=company.display_name,
+                        )
                     )
-                )

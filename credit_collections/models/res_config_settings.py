@@ -4,9 +4,47 @@ from odoo import fields, models
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
+    credit_check_over_limit = fields.Boolean(
+        related="company_id.credit_check_over_limit", readonly=False
+    )
+    credit_limit_tolerance = fields.Float(
+        related="company_id.credit_limit_tolerance", readonly=False
+    )
     credit_warning_percent = fields.Float(
         related="company_id.credit_warning_percent", readonly=False
     )
+    credit_zero_limit_policy = fields.Selection(
+        related="company_id.credit_zero_limit_policy", readonly=False
+    )
+    credit_check_overdue = fields.Boolean(related="company_id.credit_check_overdue", readonly=False)
     credit_hold_overdue_days = fields.Integer(
         related="company_id.credit_hold_overdue_days", readonly=False
+    )
+    credit_overdue_threshold = fields.Monetary(
+        related="company_id.credit_overdue_threshold", readonly=False
+    )
+    credit_overdue_limit = fields.Monetary(
+        related="company_id.credit_overdue_limit", readonly=False
+    )
+    credit_include_not_due = fields.Boolean(
+        related="company_id.credit_include_not_due", readonly=False
+    )
+    credit_include_overdue = fields.Boolean(
+        related="company_id.credit_include_overdue", readonly=False
+    )
+    credit_include_orders = fields.Boolean(
+        related="company_id.credit_include_orders", readonly=False
+    )
+    credit_include_draft_invoices = fields.Boolean(
+        related="company_id.credit_include_draft_invoices", readonly=False
+    )
+    credit_check_invoices = fields.Boolean(
+        related="company_id.credit_check_invoices", readonly=False
+    )
+    credit_approval_validity_days = fields.Integer(
+        related="company_id.credit_approval_validity_days", readonly=False
+    )
+    credit_approver_id = fields.Many2one(related="company_id.credit_approver_id", readonly=False)
+    credit_review_notice_days = fields.Integer(
+        related="company_id.credit_review_notice_days", readonly=False
     )

@@ -1,41 +1,139 @@
-from odoo import Command
+from datetime import timedelta
+
+from odoo import Command, fields
 from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 
 class CreditCollectionsCommon(AccountTestInvoicingCommon):
-    """Company with a chart of accounts and one user per role."""
+    """Company with a chart of accounts, one user per role, and builders for the
+    receivables and orders that credit decisions are made of."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
-        user_defaults = {
+        cls.company = cls.company_data["company"]
+        cls.company.account_use_credit_limit = True
+        cls.today = fields.Date.context_today(cls.env.user)
+        cls.salesperson = cls._create_user("cc_salesperson", "sales_team.group_sale_salesman")
+        cls.collector = cls._create_user(
+            "cc_collector",
+            "account.group_account_invoice,credit_collections.group_credit_user",
+        )
+        cls.credit_manager = cls._create_user(
+            "cc_credit_manager",
+            "sales_team.group_sale_salesman_all_leads,account.group_account_invoice,"
+            "credit_collections.group_credit_manager",
+        )
+        cls.accountant = cls._create_user("cc_accountant", "account.group_account_manager")
+        cls.product = cls._create_product(name="Credit test product", lst_price=100.0, taxes_id=[])
+        cls.customer = cls._create_customer("Credit Customer", limit=1000.0)
+
+    @classmethod
+    def _create_user(cls, login, groups, company=None):
+        company = company or cls.company
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            email=f"{login}@example.com",
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
+        )
+
+    @classmethod
+    def _create_customer(cls, name, limit=0.0, company=None, **vals):
+        partner = cls.env["res.partner"].create(
+            {
+                "name": name,
+                "is_company": True,
+                "email": f"{name.lower().replace(' ', '.')}@example.com",
+            }
+            | vals
+        )
+        partner.with_company(company or cls.company).write(
+            {"credit_limit": limit, "use_partner_credit_limit": bool(limit)}
+        )
+        return partner
+
+    @classmethod
+    def _create_invoice(
+        cls,
+        partner,
+        amount,
+        days_overdue=-30,
+        move_type="out_invoice",
+        currency=None,
+        company=None,
+        post=True,
+    ):
+        """A customer invoice of `amount` (tax excluded, no tax) due `days_overdue`
+        days ago (negative: due in the future)."""
+        company = company or cls.company
+        due_date = cls.today - timedelta(days=days_overdue)
+        invoice = (
+            cls.env["account.move"]
+            .with_company(company)
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "invoice_date": min(due_date, cls.today),
+                    "invoice_date_due": due_date,
+                    "invoice_payment_term_id": False,
+                    "currency_id": (currency or company.currency_id).id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"name": "Goods", "quantity": 1, "price_unit": amount, "tax_ids": []}
+                        )
+                    ],
+                }
+            )
+        )
+        if post:
+            invoice.action_post()
+        return invoice
+
+    @classmethod
+    def _pay(cls, invoice, amount):
+        return (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": amount, "payment_date": cls.today})
+            ._create_payments()
+        )
+
+    @classmethod
+    def _create_order(cls, partner, amount, currency=None, company=None, user=None):
+        company = company or cls.company
+        vals = {
+            "partner_id": partner.id,
             "company_id": company.id,
-            "company_ids": [Command.set(company.ids)],
+            "order_line": [
+                Command.create(
+                    {
+                        "product_id": cls.product.id,
+                        "product_uom_qty": 1,
+                        "price_unit": amount,
+                        "tax_id": [Command.clear()],
+                    }
+                )
+            ],
         }
-        cls.salesperson = new_test_user(
-            cls.env,
-            login="cc_salesperson",
-            groups="sales_team.group_sale_salesman",
-            **user_defaults,
-        )
-        cls.collector = new_test_user(
-            cls.env,
-            login="cc_collector",
-            groups="account.group_account_invoice,credit_collections.group_credit_user",
-            **user_defaults,
-        )
-        cls.credit_manager = new_test_user(
-            cls.env,
-            login="cc_credit_manager",
-            groups="account.group_account_invoice,credit_collections.group_credit_manager",
-            **user_defaults,
-        )
-        cls.accountant = new_test_user(
-            cls.env,
-            login="cc_accountant",
-            groups="account.group_account_manager",
-            **user_defaults,
-        )
+        if currency:
+            pricelist = cls.env["product.pricelist"].create(
+                {"name": f"Pricelist {currency.name}", "currency_id": currency.id}
+            )
+            vals["pricelist_id"] = pricelist.id
+        order_model = cls.env["sale.order"].with_company(company)
+        if user:
+            order_model = order_model.with_user(user)
+        return order_model.create(vals)
+
+    def _credit(self, partner, company=None):
+        """The partner's credit fields as the current company sees them."""
+        partner = partner.with_company(company or self.company)
+        partner.invalidate_recordset()
+        return partner

@@ -23,13 +23,13 @@ registry.category("web_tour.tours").add("credit_collections_apps_tour", {
             trigger: `${card}:not(:has(button[name='button_immediate_install']))`,
         },
         {
-            content: "Open the app's menu",
-            trigger: `${card} .o_dropdown_kanban .dropdown-toggle`,
-            run: "hover && click",
+            content: "Switch to the list of apps",
+            trigger: ".o_switch_view.o_list",
+            run: "click",
         },
         {
-            content: "An installed app can be uninstalled",
-            trigger: ".dropdown-menu .dropdown-item:contains('Uninstall')",
+            content: "Its status is Installed",
+            trigger: ".o_data_row:contains('Credit & Collections') td[name='state']:contains('Installed')",
         },
     ],
 });

@@ -1,0 +1,71 @@
+from odoo import models
+from odoo.exceptions import UserError
+from odoo.tools import format_amount
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _post(self, soft=True):
+        self._credit_check_invoices_before_posting()
+        return super()._post(soft=soft)
+
+    def _credit_check_invoices_before_posting(self):
+        """Apply the credit rules to customer invoices that no sales order checked."""
+        invoices = self.filtered(
+            lambda move: (
+                move.move_type == "out_invoice"
+                and move.state == "draft"
+                and move.company_id.credit_check_invoices
+                and not move.line_ids.sale_line_ids
+            )
+        )
+        if not invoices:
+            return
+        is_manager = self.env.user.has_group("credit_collections.group_credit_manager")
+        blocked_messages = []
+        for company, company_invoices in invoices.grouped("company_id").items():
+            engine = self.env["credit.exposure"]
+            partners = company_invoices.commercial_partner_id
+            engine._lock_partners(partners)
+            amounts = {}
+            for invoice in company_invoices:
+                partner_id = invoice.commercial_partner_id.id
+                amounts[partner_id] = amounts.get(partner_id, 0.0) + invoice.amount_total_signed
+            # Draft invoices count in exposure: these ones count as the amount checked.
+            snapshots = engine._get_snapshots(
+                partners,
+                company,
+                orders_amounts=amounts,
+                exclude_moves=company_invoices.ids,
+            )
+            for invoice in company_invoices:
+                snapshot = snapshots[invoice.commercial_partner_id.id]
+                if snapshot["status"] != "blocked":
+                    continue
+                reasons = "\n".join(f"- {reason}" for reason in snapshot["reasons"])
+                if is_manager:
+                    invoice.message_post(
+                        body=self.env._(
+                            "Posted by credit manager %(user)s despite the credit hold:\n"
+                            "%(reasons)s",
+                            user=self.env.user.name,
+                            reasons=reasons,
+                        )
+                    )
+                    continue
+                blocked_messages.append(
+                    self.env._(
+                        "Invoice for %(partner)s (%(amount)s) cannot be posted: the customer "
+                        "is blocked for credit.\n%(reasons)s",
+                        partner=snapshot["partner"].display_name,
+                        amount=format_amount(self.env, invoice.amount_total, invoice.currency_id),
+                        reasons=reasons,
+                    )
+                )
+        if blocked_messages:
+            raise UserError(
+                "\n\n".join(blocked_messages)
+                + "\n\n"
+                + self.env._("What to do: ask a credit manager to post it or to lift the hold.")
+            )

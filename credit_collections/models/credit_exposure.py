@@ -1,0 +1,450 @@
+from datetime import timedelta
+
+from odoo import fields, models
+from odoo.tools import SQL, float_compare, format_amount
+
+
+class CreditExposure(models.AbstractModel):
+    """Credit exposure and hold rules, for many customers at once.
+
+    Every credit decision of the addon (sales order confirmation, invoice posting,
+    partner status, searches) goes through this engine, so that the rules are
+    defined once and another module changes one rule by overriding one method.
+    A snapshot is a dict of the figures and settings of one commercial partner in
+    one company, in company currency; rules read it and return their verdict.
+    """
+
+    _name = "credit.exposure"
+    _description = "Credit Exposure and Hold Rules"
+
+    def _candidate_partner_ids(self, company):
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT partner.commercial_partner_id
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                 WHERE line.company_id = %(company)s
+                   AND account.account_type = 'asset_receivable'
+                   AND line.parent_state = 'posted'
+                   AND NOT line.reconciled
+                 UNION
+                SELECT partner.commercial_partner_id
+                  FROM sale_order sale
+                  JOIN res_partner partner ON partner.id = sale.partner_invoice_id
+                 WHERE sale.company_id = %(company)s AND sale.state = 'sale'
+                 UNION
+                SELECT move.commercial_partner_id
+                  FROM account_move move
+                 WHERE move.company_id = %(company)s AND move.state = 'draft'
+                   AND move.move_type IN ('out_invoice', 'out_refund')
+                   AND move.commercial_partner_id IS NOT NULL
+                 UNION
+                SELECT partner.id
+                  FROM res_partner partner
+                 WHERE partner.credit_hold ->> %(company_key)s = 'true'
+                    OR partner.credit_cash_only ->> %(company_key)s = 'true'
+                """,
+                company=company.id,
+                company_key=str(company.id),
+            )
+        )
+        return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------
+    # Exposure
+    # ------------------------------------------------------------------
+
+    def _rules_config(self, partners, company):
+        """Effective hold-rule settings of each commercial partner for company."""
+        # credit_limit is readable by accounting groups only, as in core sale,
+        # which also reads it as superuser: salespeople are checked against it too.
+        self_company = partners.sudo().with_company(company)
+        config = {}
+        for partner in self_company:
+            if partner.credit_custom_rules:
+                rules = {
+                    "check_over_limit": partner.credit_partner_check_over_limit,
+                    "tolerance": partner.credit_partner_limit_tolerance,
+                    "warning_percent": partner.credit_partner_warning_percent,
+                    "check_overdue": partner.credit_partner_check_overdue,
+                    "overdue_days": partner.credit_partner_overdue_days,
+                    "overdue_threshold": partner.credit_partner_overdue_threshold,
+                    "overdue_limit": partner.credit_partner_overdue_limit,
+                }
+            else:
+                rules = {
+                    "check_over_limit": company.credit_check_over_limit,
+                    "tolerance": company.credit_limit_tolerance,
+                    "warning_percent": company.credit_warning_percent,
+                    "check_overdue": company.credit_check_overdue,
+                    "overdue_days": company.credit_hold_overdue_days,
+                    "overdue_threshold": company.credit_overdue_threshold,
+                    "overdue_limit": company.credit_overdue_limit,
+                }
+            # credit_limit falls back on the company's default limit by itself.
+            limit = partner.credit_limit if company.account_use_credit_limit else 0.0
+            rules.update(
+                limit=limit,
+                has_limit=bool(limit) or company.credit_zero_limit_policy == "no_credit",
+                hold=partner.credit_hold,
+                hold_reason=partner.credit_hold_reason,
+                cash_only=partner.credit_cash_only,
+            )
+            config[partner.id] = rules
+        return config
+
+    def _receivable_figures(self, company, cutoffs):
+        """Open receivable figures per commercial partner, in company currency.
+
+        :param cutoffs: {commercial partner id: due date before which an overdue item
+            counts for the overdue hold rule}
+        """
+        today = fields.Date.context_today(self)
+        partner_ids = list(cutoffs)
+        self.env["account.move.line"].flush_model(
+            ["amount_residual", "reconciled", "date_maturity", "partner_id", "parent_state"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH cutoff AS (
+                    SELECT * FROM unnest(%(partner_ids)s::int[], %(cutoffs)s::date[])
+                        AS c(partner_id, cutoff_date)
+                )
+                SELECT partner.commercial_partner_id,
+                       SUM(line.amount_residual),
+                       SUM(line.amount_residual) FILTER (
+                           WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
+                       MIN(line.date_maturity) FILTER (
+                           WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
+                       SUM(line.amount_residual) FILTER (
+                           WHERE line.amount_residual > 0
+                             AND line.date_maturity < cutoff.cutoff_date)
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                  JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id
+                 WHERE line.company_id = %(company)s
+                   AND account.account_type = 'asset_receivable'
+                   AND line.parent_state = 'posted'
+                   AND NOT line.reconciled
+              GROUP BY partner.commercial_partner_id
+                """,
+                partner_ids=partner_ids,
+                cutoffs=[cutoffs[pid] for pid in partner_ids],
+                today=today,
+                company=company.id,
+            )
+        )
+        return {
+            partner_id: {
+                "receivable": receivable or 0.0,
+                "overdue": overdue or 0.0,
+                "oldest_due": oldest_due,
+                "overdue_for_hold": overdue_for_hold or 0.0,
+            }
+            for partner_id, receivable, overdue, oldest_due, overdue_for_hold in rows
+        }
+
+    def _orders_to_invoice(self, partners, company, exclude_orders=None):
+        """Tax-included amount still to invoice on confirmed orders, per commercial
+        partner, converted to company currency at today's rate."""
+        self.env["sale.order.line"].flush_model(
+            ["price_total", "price_subtotal", "untaxed_amount_invoiced", "state"]
+        )
+        self.env["sale.order"].flush_model(["state", "partner_invoice_id", "currency_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner.commercial_partner_id, sale.currency_id,
+                       SUM(GREATEST(
+                           line.price_total
+                           - line.price_total * line.untaxed_amount_invoiced
+                             / NULLIF(line.price_subtotal, 0),
+                           0))
+                  FROM sale_order_line line
+                  JOIN sale_order sale ON sale.id = line.order_id
+                  JOIN res_partner partner ON partner.id = sale.partner_invoice_id
+                 WHERE sale.company_id = %(company)s
+                   AND sale.state = 'sale'
+                   AND partner.commercial_partner_id = ANY(%(partner_ids)s)
+                   AND NOT (sale.id = ANY(%(exclude)s))
+              GROUP BY partner.commercial_partner_id, sale.currency_id
+                """,
+                company=company.id,
+                partner_ids=partners.ids,
+                exclude=list(exclude_orders or []),
+            )
+        )
+        rates = self._currency_rates(company, {currency_id for _p, currency_id, _a in rows})
+        amounts = dict.fromkeys(partners.ids, 0.0)
+        for partner_id, currency_id, amount in rows:
+            amounts[partner_id] += (amount or 0.0) * rates[currency_id]
+        return amounts
+
+    def _draft_invoices(self, partners, company, exclude_moves=None):
+        """Draft customer invoices that do not stem from an order (those are counted
+        as orders to invoice), per commercial partner, signed, in company currency."""
+        self.env["account.move"].flush_model(
+            ["state", "move_type", "amount_total_signed", "commercial_partner_id"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT move.commercial_partner_id, SUM(move.amount_total_signed)
+                  FROM account_move move
+                 WHERE move.company_id = %(company)s
+                   AND move.state = 'draft'
+                   AND move.move_type IN ('out_invoice', 'out_refund')
+                   AND move.commercial_partner_id = ANY(%(partner_ids)s)
+                   AND NOT (move.id = ANY(%(exclude)s))
+                   AND NOT EXISTS (
+                       SELECT 1
+                         FROM account_move_line line
+                         JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = line.id
+                        WHERE line.move_id = move.id)
+              GROUP BY move.commercial_partner_id
+                """,
+                company=company.id,
+                partner_ids=partners.ids,
+                exclude=list(exclude_moves or []),
+            )
+        )
+        return dict(rows)
+
+    def _currency_rates(self, company, currency_ids):
+        """Factor converting each currency to company currency at today's rate."""
+        currencies = self.env["res.currency"].browse(currency_ids)
+        today = fields.Date.context_today(self)
+        rates = (currencies | company.currency_id)._get_rates(company, today)
+        company_rate = rates[company.currency_id.id]
+        return {currency.id: company_rate / rates[currency.id] for currency in currencies}
+
+    def _get_snapshots(
+        self, partners, company, orders_amounts=None, exclude_orders=None, exclude_moves=None
+    ):
+        """Everything the credit decision needs, for every commercial partner in self.
+
+        A constant number of queries whatever the number of partners, invoices and
+        orders.
+
+        :param orders_amounts: {commercial partner id: amount in company currency of
+            the orders being checked}, added to exposure
+        :param exclude_orders: ids of orders not to count as orders to invoice (the
+            orders being checked, counted through orders_amounts instead)
+        :param exclude_moves: ids of draft invoices not to count, likewise
+        :return: {commercial partner id: snapshot dict}
+        """
+        partners = partners.commercial_partner_id
+        if not partners:
+            return {}
+        orders_amounts = orders_amounts or {}
+        today = fields.Date.context_today(self)
+        config = self._rules_config(partners, company)
+        cutoffs = {
+            pid: today - timedelta(days=rules["overdue_days"]) for pid, rules in config.items()
+        }
+        receivables = self._receivable_figures(company, cutoffs)
+        orders = (
+            self._orders_to_invoice(partners, company, exclude_orders)
+            if company.credit_include_orders
+            else {}
+        )
+        drafts = (
+            self._draft_invoices(partners, company, exclude_moves)
+            if company.credit_include_draft_invoices
+            else {}
+        )
+        snapshots = {}
+        for partner in partners:
+            figures = receivables.get(partner.id, {})
+            receivable = figures.get("receivable", 0.0)
+            overdue = figures.get("overdue", 0.0)
+            not_due = receivable - overdue
+            exposure = (
+                (not_due if company.credit_include_not_due else 0.0)
+                + (overdue if company.credit_include_overdue else 0.0)
+                + orders.get(partner.id, 0.0)
+                + (drafts.get(partner.id) or 0.0)
+            )
+            order_amount = orders_amounts.get(partner.id, 0.0)
+            oldest_due = figures.get("oldest_due")
+            snapshot = dict(
+                config[partner.id],
+                partner=partner,
+                company=company,
+                currency=company.currency_id,
+                receivable=receivable,
+                overdue=overdue,
+                not_due=not_due,
+                overdue_for_hold=figures.get("overdue_for_hold", 0.0),
+                oldest_overdue_days=(today - oldest_due).days if oldest_due else 0,
+                orders=orders.get(partner.id, 0.0),
+                draft_invoices=drafts.get(partner.id) or 0.0,
+                exposure_before_order=exposure,
+                order_amount=order_amount,
+                other_orders_amount=0.0,
+                exposure=exposure + order_amount,
+                paid_in_advance=False,
+            )
+            snapshot.update(self._evaluate(snapshot))
+            snapshots[partner.id] = snapshot
+        return snapshots
+
+    # ------------------------------------------------------------------
+    # Hold rules
+    # ------------------------------------------------------------------
+
+    def _get_rules(self):
+        """Hold rules, in the order their reasons are listed. Each takes a snapshot
+        and returns None or a (status, reason) tuple; override to add rules."""
+        return [
+            self._rule_manual_hold,
+            self._rule_cash_only,
+            self._rule_over_limit,
+            self._rule_overdue,
+            self._rule_overdue_limit,
+            self._rule_warning,
+        ]
+
+    def _evaluate(self, snapshot):
+        reasons = []
+        status = "ok"
+        for rule in self._get_rules():
+            verdict = rule(snapshot)
+            if not verdict:
+                continue
+            rule_status, reason = verdict
+            reasons.append(reason)
+            if rule_status == "blocked" or status == "ok":
+                status = rule_status
+        return {
+            "status": status,
+            "reasons": reasons,
+            "over_limit": self._is_over_limit(snapshot),
+        }
+
+    def _format_amount(self, snapshot, amount):
+        return format_amount(self.env, amount, snapshot["currency"])
+
+    def _is_over_limit(self, snapshot):
+        if not snapshot["has_limit"]:
+            return False
+        allowed = snapshot["limit"] * (1 + snapshot["tolerance"] / 100.0)
+        return (
+            float_compare(
+                snapshot["exposure"], allowed, precision_rounding=snapshot["currency"].rounding
+            )
+            > 0
+        )
+
+    def _rule_manual_hold(self, snapshot):
+        if not snapshot["hold"]:
+            return None
+        if snapshot["hold_reason"]:
+            return "blocked", self.env._(
+                "On credit hold: %(reason)s", reason=snapshot["hold_reason"]
+            )
+        return "blocked", self.env._("On credit hold.")
+
+    def _rule_cash_only(self, snapshot):
+        if not snapshot["cash_only"] or not snapshot["order_amount"] or snapshot["paid_in_advance"]:
+            return None
+        return "blocked", self.env._(
+            "Cash-only customer: the order (%(amount)s) must be paid before it is confirmed.",
+            amount=self._format_amount(snapshot, snapshot["order_amount"]),
+        )
+
+    def _rule_over_limit(self, snapshot):
+        if not snapshot["check_over_limit"] or snapshot["paid_in_advance"]:
+            return None
+        if not self._is_over_limit(snapshot):
+            return None
+        if not snapshot["limit"]:
+            return "blocked", self.env._(
+                "No credit granted: exposure %(exposure)s while the credit limit is 0.",
+                exposure=self._format_amount(snapshot, snapshot["exposure"]),
+            )
+        return "blocked", self.env._(
+            "Over credit limit: exposure %(exposure)s exceeds the limit of %(limit)s "
+            "(tolerance %(tolerance)s%%) by %(excess)s.",
+            exposure=self._format_amount(snapshot, snapshot["exposure"]),
+            limit=self._format_amount(snapshot, snapshot["limit"]),
+            tolerance=f"{snapshot['tolerance']:g}",
+            excess=self._format_amount(snapshot, snapshot["exposure"] - snapshot["limit"]),
+        )
+
+    def _rule_overdue(self, snapshot):
+        if not snapshot["check_overdue"] or snapshot["paid_in_advance"]:
+            return None
+        amount = snapshot["overdue_for_hold"]
+        if (
+            float_compare(
+                amount,
+                snapshot["overdue_threshold"],
+                precision_rounding=snapshot["currency"].rounding,
+            )
+            <= 0
+            or amount <= 0
+        ):
+            return None
+        return "blocked", self.env._(
+            "Overdue: %(amount)s overdue for more than %(days)s days (oldest %(oldest)s days).",
+            amount=self._format_amount(snapshot, amount),
+            days=snapshot["overdue_days"],
+            oldest=snapshot["oldest_overdue_days"],
+        )
+
+    def _rule_overdue_limit(self, snapshot):
+        limit = snapshot["overdue_limit"]
+        if not limit or snapshot["paid_in_advance"]:
+            return None
+        if (
+            float_compare(
+                snapshot["overdue"], limit, precision_rounding=snapshot["currency"].rounding
+            )
+            <= 0
+        ):
+            return None
+        return "blocked", self.env._(
+            "Overdue sub-limit: %(amount)s overdue exceeds the overdue limit of %(limit)s.",
+            amount=self._format_amount(snapshot, snapshot["overdue"]),
+            limit=self._format_amount(snapshot, limit),
+        )
+
+    def _rule_warning(self, snapshot):
+        if (
+            not snapshot["has_limit"]
+            or not snapshot["limit"]
+            or snapshot["paid_in_advance"]
+            or self._is_over_limit(snapshot)
+        ):
+            return None
+        used = snapshot["exposure"] / snapshot["limit"] * 100.0
+        if used < snapshot["warning_percent"]:
+            return None
+        return "warning", self.env._(
+            "Close to the credit limit: exposure %(exposure)s is %(percent)s%% of the limit "
+            "of %(limit)s.",
+            exposure=self._format_amount(snapshot, snapshot["exposure"]),
+            percent=f"{used:.0f}",
+            limit=self._format_amount(snapshot, snapshot["limit"]),
+        )
+
+    def _lock_partners(self, partners):
+        """Serialize credit decisions per commercial partner.
+
+        Two transactions confirming orders of the same customer would each see
+        an exposure without the other's order. Updating the partner row makes the
+        second one wait for the first and then fail with a serialization error,
+        which Odoo retries with a fresh snapshot that includes the first order.
+        """
+        if partners.commercial_partner_id:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_partner SET write_date = write_date WHERE id = ANY(%s)",
+                    partners.commercial_partner_id.ids,
+                )
+            )

@@ -1,0 +1,434 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import format_amount
+
+CREDIT_STATUSES = [
+    ("ok", "OK"),
+    ("warning", "Warning"),
+    ("blocked", "Blocked"),
+]
+
+# Fields whose changes are written to the partner's chatter with old and new value.
+CREDIT_AUDITED_FIELDS = (
+    "credit_limit",
+    "use_partner_credit_limit",
+    "credit_hold",
+    "credit_cash_only",
+)
+# Credit policy of a customer: set by credit managers only.
+CREDIT_MANAGER_FIELDS = {
+    *CREDIT_AUDITED_FIELDS,
+    "credit_hold_reason",
+    "credit_review_date",
+    "credit_custom_rules",
+    "credit_partner_check_over_limit",
+    "credit_partner_limit_tolerance",
+    "credit_partner_warning_percent",
+    "credit_partner_check_overdue",
+    "credit_partner_overdue_days",
+    "credit_partner_overdue_threshold",
+    "credit_partner_overdue_limit",
+}
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+
+    credit_hold = fields.Boolean(
+        company_dependent=True,
+        copy=False,
+        help="Manual hold: no order of this customer can be confirmed until a credit "
+        "manager lifts it.",
+    )
+    credit_hold_reason = fields.Char(string="Hold Reason", company_dependent=True, copy=False)
+    credit_cash_only = fields.Boolean(
+        string="Cash Only",
+        company_dependent=True,
+        help="Orders of this customer must be paid in full before they are confirmed.",
+    )
+    credit_review_date = fields.Date(
+        company_dependent=True,
+        copy=False,
+        help="When the credit limit of this customer is to be reviewed. The credit "
+        "manager gets an activity before it passes.",
+    )
+    # Partner-level overrides of the company's hold rules
+    credit_custom_rules = fields.Boolean(
+        string="Own Credit Rules",
+        company_dependent=True,
+        help="Use the rules below for this customer instead of the company's.",
+    )
+    credit_partner_check_over_limit = fields.Boolean(
+        string="Hold Over Credit Limit (Customer)", company_dependent=True
+    )
+    credit_partner_limit_tolerance = fields.Float(
+        string="Credit Limit Tolerance (%) (Customer)", company_dependent=True
+    )
+    credit_partner_warning_percent = fields.Float(
+        string="Credit Warning Threshold (%) (Customer)", company_dependent=True
+    )
+    credit_partner_check_overdue = fields.Boolean(
+        string="Hold When Overdue (Customer)", company_dependent=True
+    )
+    credit_partner_overdue_days = fields.Integer(
+        string="Hold After Overdue Days (Customer)", company_dependent=True
+    )
+    credit_partner_overdue_threshold = fields.Float(
+        string="Overdue Hold Threshold (Customer)", company_dependent=True
+    )
+    credit_partner_overdue_limit = fields.Float(
+        string="Overdue Sub-limit (Customer)", company_dependent=True
+    )
+
+    # Live figures, for the current company, in its currency
+    credit_receivable_amount = fields.Monetary(
+        string="Open Receivables", compute="_compute_credit_figures"
+    )
+    credit_not_due_amount = fields.Monetary(
+        string="Open Not Yet Due", compute="_compute_credit_figures"
+    )
+    credit_overdue_amount = fields.Monetary(string="Overdue", compute="_compute_credit_figures")
+    credit_oldest_overdue_days = fields.Integer(
+        string="Oldest Overdue (Days)", compute="_compute_credit_figures"
+    )
+    credit_orders_amount = fields.Monetary(
+        string="Orders To Invoice", compute="_compute_credit_figures"
+    )
+    credit_draft_invoices_amount = fields.Monetary(
+        string="Draft Invoices", compute="_compute_credit_figures"
+    )
+    credit_exposure = fields.Monetary(compute="_compute_credit_figures")
+    credit_available = fields.Monetary(compute="_compute_credit_figures")
+    credit_status = fields.Selection(
+        selection=CREDIT_STATUSES,
+        compute="_compute_credit_figures",
+        search="_search_credit_status",
+    )
+    credit_status_reasons = fields.Text(compute="_compute_credit_figures")
+    credit_over_limit = fields.Boolean(
+        string="Over Credit Limit",
+        compute="_compute_credit_figures",
+        search="_search_credit_over_limit",
+    )
+    credit_approval_ids = fields.One2many(
+        "credit.approval.request", "partner_id", string="Credit Approvals"
+    )
+    credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
+
+    # ------------------------------------------------------------------
+    # Compute / search
+    # ------------------------------------------------------------------
+
+    @api.depends_context("company")
+    def _compute_credit_figures(self):
+        company = self.env.company
+        commercial = self.commercial_partner_id
+        snapshots = self.env["credit.exposure"]._get_snapshots(commercial, company)
+        for partner in self:
+            snapshot = snapshots[partner.commercial_partner_id.id]
+            partner.credit_receivable_amount = snapshot["receivable"]
+            partner.credit_not_due_amount = snapshot["not_due"]
+            partner.credit_overdue_amount = snapshot["overdue"]
+            partner.credit_oldest_overdue_days = snapshot["oldest_overdue_days"]
+            partner.credit_orders_amount = snapshot["orders"]
+            partner.credit_draft_invoices_amount = snapshot["draft_invoices"]
+            partner.credit_exposure = snapshot["exposure"]
+            partner.credit_available = (
+                snapshot["limit"] - snapshot["exposure"] if snapshot["has_limit"] else 0.0
+            )
+            partner.credit_status = snapshot["status"]
+            partner.credit_status_reasons = "\n".join(snapshot["reasons"])
+            partner.credit_over_limit = snapshot["over_limit"]
+
+    def _compute_credit_approval_count(self):
+        counts = dict(
+            self.env["credit.approval.request"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.credit_approval_count = counts.get(partner.commercial_partner_id, 0)
+
+    def _search_credit_status(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise NotImplementedError(self.env._("Unsupported search on credit status."))
+        values = {value} if operator in ("=", "!=") else set(value)
+        matching = self._credit_candidates_matching(lambda snapshot: snapshot["status"] in values)
+        if "ok" in values:
+            # Customers without any credit activity are "ok" and are not candidates.
+            non_matching = self._credit_candidates_matching(
+                lambda snapshot: snapshot["status"] not in values
+            )
+            domain = [("commercial_partner_id", "not in", non_matching)]
+        else:
+            domain = [("commercial_partner_id", "in", matching)]
+        if operator in ("!=", "not in"):
+            domain = ["!", *domain]
+        return domain
+
+    def _search_credit_over_limit(self, operator, value):
+        if operator not in ("=", "!="):
+            raise NotImplementedError(self.env._("Unsupported search on credit limit."))
+        matching = self._credit_candidates_matching(lambda snapshot: snapshot["over_limit"])
+        positive = (operator == "=") == bool(value)
+        return [("commercial_partner_id", "in" if positive else "not in", matching)]
+
+    def _credit_candidates_matching(self, predicate):
+        """Commercial partners of the current company whose snapshot satisfies predicate.
+
+        Only partners with credit activity (open items, orders, drafts) or a manual
+        hold can be anything but "ok": they are evaluated together, in a constant
+        number of queries, instead of computing every partner.
+        """
+        company = self.env.company
+        engine = self.env["credit.exposure"]
+        candidates = self.browse(engine._candidate_partner_ids(company))
+        snapshots = engine._get_snapshots(candidates, company)
+        return [pid for pid, snapshot in snapshots.items() if predicate(snapshot)]
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+
+    @api.constrains("credit_limit")
+    def _check_credit_limit_not_negative(self):
+        for partner in self:
+            if partner.credit_limit < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Credit Limit cannot be negative (customer %(partner)s).",
+                        partner=partner.display_name,
+                    )
+                )
+
+    @api.constrains(
+        "credit_partner_limit_tolerance",
+        "credit_partner_warning_percent",
+        "credit_partner_overdue_days",
+        "credit_partner_overdue_threshold",
+        "credit_partner_overdue_limit",
+    )
+    def _check_credit_partner_rules(self):
+        for partner in self:
+            for field_name in ("credit_partner_limit_tolerance", "credit_partner_warning_percent"):
+                if not 0.0 <= partner[field_name] <= 100.0:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s must be between 0 and 100 (customer %(partner)s).",
+                            field=self._fields[field_name].get_description(self.env)["string"],
+                            partner=partner.display_name,
+                        )
+                    )
+            for field_name in (
+                "credit_partner_overdue_days",
+                "credit_partner_overdue_threshold",
+                "credit_partner_overdue_limit",
+            ):
+                if partner[field_name] < 0:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s cannot be negative (customer %(partner)s).",
+                            field=self._fields[field_name].get_description(self.env)["string"],
+                            partner=partner.display_name,
+                        )
+                    )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Forms send every field, defaults included: only actual credit terms count.
+        if any(vals.get(name) for vals in vals_list for name in CREDIT_MANAGER_FIELDS):
+            self._credit_check_policy_access()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        credit_vals = {name: value for name, value in vals.items() if name in CREDIT_MANAGER_FIELDS}
+        if not credit_vals:
+            return super().write(vals)
+        self._credit_check_policy_access()
+        other_vals = {name: value for name, value in vals.items() if name not in credit_vals}
+        # Credit managers set credit terms on customers they may not otherwise edit
+        # (contact edition is a separate right): the policy check above is the gate.
+        partners = self.sudo()
+        audited = [name for name in CREDIT_AUDITED_FIELDS if name in credit_vals]
+        before = {partner.id: {name: partner[name] for name in audited} for partner in partners}
+        result = super(ResPartner, partners).write(credit_vals)
+        if other_vals:
+            result = super().write(other_vals) and result
+        for partner in partners:
+            partner._credit_log_changes(before[partner.id])
+        return result
+
+    def _credit_check_policy_access(self):
+        if self.env.su or self.env.user._is_superuser():
+            return
+        if not self.env.user.has_group("credit_collections.group_credit_manager"):
+            raise AccessError(
+                self.env._(
+                    "Only credit managers can change credit limits, credit holds and credit "
+                    "rules of customers. Ask a credit manager."
+                )
+            )
+
+    def _credit_log_changes(self, old_values):
+        """Post who changed which credit setting, from what to what, and why."""
+        self.ensure_one()
+        lines = []
+        for name, old in old_values.items():
+            new = self[name]
+            if old == new:
+                continue
+            field = self._fields[name]
+            label = field.get_description(self.env)["string"]
+            if field.type == "boolean":
+                old_text = self.env._("Yes") if old else self.env._("No")
+                new_text = self.env._("Yes") if new else self.env._("No")
+            else:
+                old_text = format_amount(self.env, old, self.env.company.currency_id)
+                new_text = format_amount(self.env, new, self.env.company.currency_id)
+            lines.append(
+                self.env._("%(field)s: %(old)s → %(new)s", field=label, old=old_text, new=new_text)
+            )
+        if not lines:
+            return
+        reason = self.env.context.get("credit_change_reason") or (
+            self.credit_hold_reason if "credit_hold" in old_values else ""
+        )
+        body = self.env._(
+            "Credit settings changed for %(company)s:\n%(changes)s",
+            company=self.env.company.display_name,
+            changes="\n".join(lines),
+        )
+        if reason:
+            body += "\n" + self.env._("Reason: %(reason)s", reason=reason)
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_view_credit_approvals(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "credit_collections.action_credit_approval_request"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    def action_view_credit_receivables(self):
+        return self._credit_open_items_action(overdue=False)
+
+    def action_view_credit_overdue(self):
+        return self._credit_open_items_action(overdue=True)
+
+    def _credit_open_items_action(self, overdue):
+        self.ensure_one()
+        domain = [
+            ("partner_id", "child_of", self.commercial_partner_id.id),
+            ("company_id", "=", self.env.company.id),
+            ("account_type", "=", "asset_receivable"),
+            ("parent_state", "=", "posted"),
+            ("reconciled", "=", False),
+        ]
+        if overdue:
+            domain += [
+                ("date_maturity", "<", fields.Date.context_today(self)),
+                ("amount_residual", ">", 0),
+            ]
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Overdue Items") if overdue else self.env._("Open Receivables"),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "views": [(self.env.ref("account.view_move_line_tree").id, "list"), (False, "form")],
+            "domain": domain,
+            "context": {"search_default_group_by_move": 0},
+        }
+
+    def action_view_credit_orders(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Orders To Invoice"),
+            "res_model": "sale.order",
+            "view_mode": "list,form",
+            "domain": [
+                ("partner_invoice_id", "child_of", self.commercial_partner_id.id),
+                ("company_id", "=", self.env.company.id),
+                ("state", "=", "sale"),
+                ("invoice_status", "!=", "invoiced"),
+            ],
+        }
+
+    def action_view_credit_draft_invoices(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Draft Invoices"),
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "domain": [
+                ("commercial_partner_id", "=", self.commercial_partner_id.id),
+                ("company_id", "=", self.env.company.id),
+                ("state", "=", "draft"),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+            ],
+        }
+
+    # ------------------------------------------------------------------
+    # Cron
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_schedule_credit_reviews(self):
+        """Give credit managers an activity for each customer whose credit review
+        date comes within the company's notice period."""
+        activity_type = self.env.ref("credit_collections.mail_activity_credit_review")
+        for company in self.env["res.company"].search([("active", "=", True)]):
+            horizon = fields.Date.context_today(self) + timedelta(
+                days=company.credit_review_notice_days
+            )
+            partners = self.with_company(company).search(
+                [
+                    ("credit_review_date", "!=", False),
+                    ("credit_review_date", "<=", horizon),
+                    ("is_company", "=", True),
+                ]
+            )
+            if not partners:
+                continue
+            already_scheduled = self.browse(
+                self.env["mail.activity"]
+                .search(
+                    [
+                        ("res_model", "=", "res.partner"),
+                        ("res_id", "in", partners.ids),
+                        ("activity_type_id", "=", activity_type.id),
+                    ]
+                )
+                .mapped("res_id")
+            )
+            approver = self.env["credit.approval.request"]._credit_approvers(company)[:1]
+            for partner in partners - already_scheduled:
+                partner.activity_schedule(
+                    "credit_collections.mail_activity_credit_review",
+                    date_deadline=partner.credit_review_date,
+                    user_id=approver.id or self.env.uid,
+                    note=self.env._(
+                        "Review the credit limit of %(partner)s for %(company)s.",
+                        partner=partner.display_name,
+                        company=company.display_name,
+                    ),
+                )

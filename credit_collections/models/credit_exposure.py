@@ -367,12 +367,13 @@ class CreditExposure(models.AbstractModel):
                 "No credit granted: exposure %(exposure)s while the credit limit is 0.",
                 exposure=self._format_amount(snapshot, snapshot["exposure"]),
             )
+        tolerance = f"{snapshot['tolerance']:g}"
         return "blocked", self.env._(
             "Over credit limit: exposure %(exposure)s exceeds the limit of %(limit)s "
             "(tolerance %(tolerance)s%%) by %(excess)s.",
             exposure=self._format_amount(snapshot, snapshot["exposure"]),
             limit=self._format_amount(snapshot, snapshot["limit"]),
-            tolerance=f"{snapshot['tolerance']:g}",
+            tolerance=tolerance,
             excess=self._format_amount(snapshot, snapshot["exposure"] - snapshot["limit"]),
         )
 
@@ -425,11 +426,12 @@ class CreditExposure(models.AbstractModel):
         used = snapshot["exposure"] / snapshot["limit"] * 100.0
         if used < snapshot["warning_percent"]:
             return None
+        percent = f"{used:.0f}"
         return "warning", self.env._(
             "Close to the credit limit: exposure %(exposure)s is %(percent)s%% of the limit "
             "of %(limit)s.",
             exposure=self._format_amount(snapshot, snapshot["exposure"]),
-            percent=f"{used:.0f}",
+            percent=percent,
             limit=self._format_amount(snapshot, snapshot["limit"]),
         )
 

@@ -2,8 +2,8 @@ import threading
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError
-from odoo.service.model import retrying
 from odoo.modules.registry import Registry
+from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 
 

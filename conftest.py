@@ -7,9 +7,22 @@
   otherwise leave a green run that tested no screen.
 """
 
+import logging
+
 import pytest
 
 _skipped = []
+
+
+class _NotAnError(logging.Filter):
+    """pytest-odoo imports Odoo's test framework before it enables test mode, which
+    Odoo logs as an ERROR meant for business code: not a fault of the run."""
+
+    def filter(self, record):
+        return not record.getMessage().startswith("Importing test framework")
+
+
+logging.getLogger("odoo.tests.common").addFilter(_NotAnError())
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,12 @@
         "security/ir.model.access.csv",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
+        "wizards/credit_limit_wizard_views.xml",
+        "wizards/credit_override_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/credit_approval_request_views.xml",
-        "wizards/credit_override_wizard_views.xml",
         "views/credit_collections_menus.xml",
     ],
     "demo": [

@@ -43,7 +43,7 @@ class AccountMove(models.Model):
                 snapshot = snapshots[invoice.commercial_partner_id.id]
                 if snapshot["status"] != "blocked":
                     continue
-                reasons = "\n".join(f"- {reason}" for reason in snapshot["reasons"])
+                reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
                 if is_manager:
                     invoice.message_post(
                         body=self.env._(

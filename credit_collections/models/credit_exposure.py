@@ -310,19 +310,26 @@ class CreditExposure(models.AbstractModel):
         ]
 
     def _evaluate(self, snapshot):
+        """Status and reasons of a snapshot: every reason for display, the blocking
+        ones apart for the refusal message."""
         reasons = []
-        status = "ok"
+        blocking_reasons = []
         for rule in self._get_rules():
             verdict = rule(snapshot)
             if not verdict:
                 continue
             rule_status, reason = verdict
             reasons.append(reason)
-            if rule_status == "blocked" or status == "ok":
-                status = rule_status
+            if rule_status == "blocked":
+                blocking_reasons.append(reason)
+        if blocking_reasons:
+            status = "blocked"
+        else:
+            status = "warning" if reasons else "ok"
         return {
             "status": status,
             "reasons": reasons,
+            "blocking_reasons": blocking_reasons,
             "over_limit": self._is_over_limit(snapshot),
         }
 
@@ -358,17 +365,16 @@ class CreditExposure(models.AbstractModel):
         )
 
     def _rule_over_limit(self, snapshot):
-        if not snapshot["check_over_limit"] or snapshot["paid_in_advance"]:
+        if snapshot["paid_in_advance"] or not self._is_over_limit(snapshot):
             return None
-        if not self._is_over_limit(snapshot):
-            return None
+        status = "blocked" if snapshot["check_over_limit"] else "warning"
         if not snapshot["limit"]:
-            return "blocked", self.env._(
+            return status, self.env._(
                 "No credit granted: exposure %(exposure)s while the credit limit is 0.",
                 exposure=self._format_amount(snapshot, snapshot["exposure"]),
             )
         tolerance = f"{snapshot['tolerance']:g}"
-        return "blocked", self.env._(
+        return status, self.env._(
             "Over credit limit: exposure %(exposure)s exceeds the limit of %(limit)s "
             "(tolerance %(tolerance)s%%) by %(excess)s.",
             exposure=self._format_amount(snapshot, snapshot["exposure"]),
@@ -378,7 +384,7 @@ class CreditExposure(models.AbstractModel):
         )
 
     def _rule_overdue(self, snapshot):
-        if not snapshot["check_overdue"] or snapshot["paid_in_advance"]:
+        if snapshot["paid_in_advance"]:
             return None
         amount = snapshot["overdue_for_hold"]
         if (
@@ -391,7 +397,8 @@ class CreditExposure(models.AbstractModel):
             or amount <= 0
         ):
             return None
-        return "blocked", self.env._(
+        status = "blocked" if snapshot["check_overdue"] else "warning"
+        return status, self.env._(
             "Overdue: %(amount)s overdue for more than %(days)s days (oldest %(oldest)s days).",
             amount=self._format_amount(snapshot, amount),
             days=snapshot["overdue_days"],

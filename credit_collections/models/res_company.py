@@ -11,7 +11,13 @@ class ResCompany(models.Model):
     _inherit = "res.company"
 
     # Rules deciding a credit hold
-    credit_check_over_limit = fields.Boolean(string="Hold Over Credit Limit", default=True)
+    # Off by default, as in core, where a credit limit only warns: a credit manager
+    # turns the holds on once limits are set.
+    credit_check_over_limit = fields.Boolean(
+        string="Hold Over Credit Limit",
+        help="Refuse to confirm orders that take exposure over the credit limit. When off, "
+        "going over the limit is a warning.",
+    )
     credit_limit_tolerance = fields.Float(
         string="Credit Limit Tolerance (%)",
         default=0.0,
@@ -30,7 +36,11 @@ class ResCompany(models.Model):
         required=True,
         help="What a credit limit of 0 means: no limit at all, or no credit granted.",
     )
-    credit_check_overdue = fields.Boolean(string="Hold When Overdue", default=True)
+    credit_check_overdue = fields.Boolean(
+        string="Hold When Overdue",
+        help="Refuse to confirm orders of customers with amounts overdue for too long. "
+        "When off, such amounts are a warning.",
+    )
     credit_hold_overdue_days = fields.Integer(
         string="Hold After Overdue Days",
         default=30,

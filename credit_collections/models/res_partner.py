@@ -119,7 +119,6 @@ class ResPartner(models.Model):
     credit_approval_ids = fields.One2many(
         "credit.approval.request", "partner_id", string="Credit Approvals"
     )
-    credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
 
     # ------------------------------------------------------------------
     # Compute / search
@@ -145,17 +144,6 @@ class ResPartner(models.Model):
             partner.credit_status = snapshot["status"]
             partner.credit_status_reasons = "\n".join(snapshot["reasons"])
             partner.credit_over_limit = snapshot["over_limit"]
-
-    def _compute_credit_approval_count(self):
-        counts = dict(
-            self.env["credit.approval.request"]._read_group(
-                [("partner_id", "in", self.commercial_partner_id.ids)],
-                ["partner_id"],
-                ["__count"],
-            )
-        )
-        for partner in self:
-            partner.credit_approval_count = counts.get(partner.commercial_partner_id, 0)
 
     def _search_credit_status(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):

@@ -75,7 +75,15 @@ class SaleOrder(models.Model):
 
     def _credit_confirmation_errors(self):
         """The refusal message for the orders in self that credit rules block, or ''."""
-        self.env["credit.exposure"]._lock_partners(self.partner_invoice_id)
+        # Only limits depend on other orders of the customer: serialize those checks.
+        self.env["credit.exposure"]._lock_partners(
+            self.filtered(
+                lambda order: (
+                    order.company_id.account_use_credit_limit
+                    or order.company_id.credit_zero_limit_policy == "no_credit"
+                )
+            ).partner_invoice_id
+        )
         snapshots = self._credit_check(cumulative=True)
         blocked = [order for order in self if snapshots[order]["status"] == "blocked"]
         if not blocked:
@@ -85,7 +93,7 @@ class SaleOrder(models.Model):
 
     def _credit_block_message(self, snapshot):
         self.ensure_one()
-        reasons = "\n".join(f"- {reason}" for reason in snapshot["reasons"])
+        reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
         return self.env._(
             "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for credit.\n"
             "%(reasons)s\n"

@@ -14,7 +14,13 @@ class CreditCollectionsCommon(AccountTestInvoicingCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.company_data["company"]
-        cls.company.account_use_credit_limit = True
+        cls.company.write(
+            {
+                "account_use_credit_limit": True,
+                "credit_check_over_limit": True,
+                "credit_check_overdue": True,
+            }
+        )
         cls.today = fields.Date.context_today(cls.env.user)
         cls.salesperson = cls._create_user("cc_salesperson", "sales_team.group_sale_salesman")
         cls.collector = cls._create_user(

@@ -6,7 +6,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 class TestCreditApprovalTour(HttpCase):
     def test_salesperson_gets_blocked_order_approved_and_confirms_it(self):
         company = self.env.ref("base.main_company")
-        company.account_use_credit_limit = True
+        company.write({"account_use_credit_limit": True, "credit_check_over_limit": True})
         salesperson = new_test_user(
             self.env, login="tour_salesperson", groups="sales_team.group_sale_salesman"
         )

@@ -21,7 +21,7 @@ class TestCreditConcurrency(BaseCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env.ref("base.main_company")
-            company.account_use_credit_limit = True
+            company.write({"account_use_credit_limit": True, "credit_check_over_limit": True})
             partner = env["res.partner"].create({"name": "Race customer", "is_company": True})
             partner.with_company(company).write(
                 {"credit_limit": 1000.0, "use_partner_credit_limit": True}

@@ -34,6 +34,23 @@ class TestCreditHoldRules(CreditCollectionsCommon):
         self.assertIn("Request Credit Approval", message)
         self.assertEqual(order.state, "draft")
 
+    def test_holds_only_warn_until_a_credit_manager_enables_them(self):
+        company = self.setup_other_company(name="Fresh company")["company"]
+        self.assertFalse(company.credit_check_over_limit)
+        self.assertFalse(company.credit_check_overdue)
+        company.account_use_credit_limit = True
+        self.customer.with_company(company).write(
+            {"credit_limit": 100.0, "use_partner_credit_limit": True}
+        )
+        self._create_invoice(self.customer, 50.0, days_overdue=60, company=company)
+        order = self._create_order(self.customer, 500.0, company=company)
+        self.assertEqual(self._status(order), "warning")
+        reasons = order.credit_status_reasons
+        self.assertIn("Over credit limit", reasons)
+        self.assertIn("Overdue", reasons)
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
+
     def test_tolerance_allows_exceeding_the_limit_by_a_percentage(self):
         self.company.credit_limit_tolerance = 10.0
         order = self._create_order(self.customer, 1100.0)
@@ -71,11 +88,14 @@ class TestCreditHoldRules(CreditCollectionsCommon):
         self.company.credit_overdue_threshold = 49.99
         self.assertEqual(self._status(order), "blocked")
 
-    def test_overdue_rule_can_be_switched_off(self):
+    def test_overdue_rule_switched_off_only_warns(self):
         customer = self._create_customer("Tolerated", limit=100000.0)
         self._create_invoice(customer, 50.0, days_overdue=60)
         self.company.credit_check_overdue = False
-        self.assertEqual(self._status(self._create_order(customer, 10.0)), "ok")
+        order = self._create_order(customer, 10.0)
+        self.assertEqual(self._status(order), "warning")
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
 
     def test_overdue_sub_limit_blocks_independently_of_total_limit(self):
         customer = self._create_customer("Big but late", limit=100000.0)
@@ -291,3 +311,24 @@ class TestCreditHoldRules(CreditCollectionsCommon):
         self.assertEqual(activity.user_id, self.credit_manager)
         self.assertEqual(activity.date_deadline, self.today + timedelta(days=5))
         self.assertFalse(later.activity_ids)
+
+    def test_limit_wizard_records_old_and_new_limit_with_reason(self):
+        wizard = (
+            self.env["credit.limit.wizard"]
+            .with_user(self.credit_manager)
+            .with_company(self.company)
+            .create(
+                {"partner_id": self.customer.id, "new_limit": 4000.0, "reason": "Bank guarantee"}
+            )
+        )
+        self.assertEqual(wizard.current_limit, 1000.0)
+        wizard.action_apply()
+        self.assertEqual(self.customer.with_company(self.company).credit_limit, 4000.0)
+        body = self.customer.message_ids[0].body
+        self.assertIn("1,000.00", body)
+        self.assertIn("4,000.00", body)
+        self.assertIn("Bank guarantee", body)
+        with self.assertRaises(AccessError):
+            self.env["credit.limit.wizard"].with_user(self.salesperson).create(
+                {"partner_id": self.customer.id, "new_limit": 1.0, "reason": "x"}
+            )

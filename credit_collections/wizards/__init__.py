@@ -1,1 +1,2 @@
+from . import credit_limit_wizard
 from . import credit_override_wizard

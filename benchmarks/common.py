@@ -31,8 +31,12 @@ import odoo
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tools import SQL
 
-SMALL_SIZE = {"invoices": 200, "orders": 20}
-FULL_SIZE = {"invoices": 10_000, "orders": 1_000}
+# Data size options of the benchmarks. benchmarks/run gives its options to every
+# benchmark: each reads the ones it declares to parse_args, with its own
+# defaults, and ignores the others.
+SIZE_OPTIONS = ("partners", "invoices", "orders")
+# Switches of some benchmarks, ignored likewise by the others.
+FLAG_OPTIONS = ("no-documents",)
 INVOICE_PREFIX = "INV/BENCH/"
 ORDER_PREFIX = "S/BENCH/"
 # Amounts of the clones are the template's times 1 to 10, due dates spread from
@@ -46,8 +50,19 @@ DUE_BEHIND = 400
 # ----------------------------------------------------------------------
 
 
-def parse_args(description, argv=None):
-    """Options shared by every benchmark script: connection, data size, repetitions."""
+def parse_args(description, sizes, argv=None, flags=None):
+    """Options shared by every benchmark script: connection, data size, repetitions.
+
+    :param sizes: {option: (default, value with --small, help)}: the data size
+        options this benchmark reads (keys of SIZE_OPTIONS). The size options of
+        the other benchmarks, given to every benchmark by benchmarks/run, are
+        accepted and ignored. A size given explicitly wins over --small.
+    :param flags: {switch: help}: the switches of FLAG_OPTIONS this benchmark
+        reads; the others are accepted and ignored
+    """
+    flags = flags or {}
+    unknown = (set(sizes) - set(SIZE_OPTIONS)) | (set(flags) - set(FLAG_OPTIONS))
+    assert not unknown, f"undeclared options: {unknown}"
     parser = argparse.ArgumentParser(description=description)
     connection = parser.add_argument_group("database (set by benchmarks/run)")
     connection.add_argument("--database", "-d", required=True)
@@ -56,22 +71,29 @@ def parse_args(description, argv=None):
     connection.add_argument("--db-user", default=None)
     connection.add_argument("--data-dir", default=None)
     size = parser.add_argument_group("data size")
-    size.add_argument(
-        "--invoices",
-        type=int,
-        default=FULL_SIZE["invoices"],
-        help="open customer invoices of the benchmark customer (default %(default)s)",
-    )
-    size.add_argument(
-        "--orders",
-        type=int,
-        default=FULL_SIZE["orders"],
-        help="confirmed orders not yet invoiced of the benchmark customer (default %(default)s)",
-    )
+    for name in SIZE_OPTIONS:
+        if name in sizes:
+            default, _small, help_text = sizes[name]
+            size.add_argument(
+                f"--{name}", type=int, default=None, help=f"{help_text} (default {default:,})"
+            )
+        else:  # another benchmark's
+            size.add_argument(f"--{name}", type=int, dest=f"ignored_{name}", help=argparse.SUPPRESS)
+    for name in FLAG_OPTIONS:
+        if name in flags:
+            parser.add_argument(f"--{name}", action="store_true", help=flags[name])
+        else:  # another benchmark's
+            parser.add_argument(
+                f"--{name}",
+                action="store_true",
+                dest="ignored_" + name.replace("-", "_"),
+                help=argparse.SUPPRESS,
+            )
     size.add_argument(
         "--small",
         action="store_true",
-        help="quick run: {invoices} invoices and {orders} orders".format(**SMALL_SIZE),
+        help="quick run: "
+        + ", ".join(f"{small:,} {name}" for name, (_default, small, _help) in sizes.items()),
     )
     parser.add_argument(
         "--repeat", type=int, default=5, help="repetitions of each operation (median)"
@@ -82,18 +104,32 @@ def parse_args(description, argv=None):
         "--log-queries", action="store_true", help="print the SQL queries of each operation"
     )
     args = parser.parse_args(argv)
-    if args.small:
-        args.invoices, args.orders = SMALL_SIZE["invoices"], SMALL_SIZE["orders"]
-    if args.invoices < 1 or args.orders < 1 or args.repeat < 1:
-        parser.error("--invoices, --orders and --repeat must be at least 1")
+    for name, (default, small, _help) in sizes.items():
+        if getattr(args, name) is None:
+            setattr(args, name, small if args.small else default)
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     return args
 
 
 @contextlib.contextmanager
-def odoo_env(args):
+def odoo_env(args, options=()):
     """An environment as superuser on args.database; its transaction is committed
-    when the block ends normally, rolled back otherwise."""
-    options = ["-d", args.database, "--addons-path", args.addons_path, "--log-level", "warn"]
+    when the block ends normally, rolled back otherwise.
+
+    :param options: more options of Odoo's command line
+    """
+    options = [
+        "-d",
+        args.database,
+        "--addons-path",
+        args.addons_path,
+        "--log-level",
+        "warn",
+        *options,
+    ]
     if args.db_host:
         options += ["--db_host", args.db_host]
     if args.db_user:
@@ -387,19 +423,17 @@ def _clone_map(env, name, table, count, prefix, today):
     )
 
 
-def _make_templates(env, company):
-    """The customer, a product without taxes, one posted invoice and one confirmed
-    order, through the ORM: the originals every clone copies."""
-    env = env(
+def _template_env(env, company):
+    return env(
         context=dict(
             env.context, allowed_company_ids=[company.id], tracking_disable=True, mail_notrack=True
         )
     )
-    today = fields.Date.context_today(env.user)
-    partner = env["res.partner"].create(
-        {"name": "Benchmark Customer", "is_company": True, "company_id": False}
-    )
-    product = env["product.product"].create(
+
+
+def _make_product(env):
+    """A product without taxes, sold at 100.00, invoiced on order."""
+    return env["product.product"].create(
         {
             "name": "Benchmark Product",
             "type": "consu",
@@ -409,6 +443,10 @@ def _make_templates(env, company):
             "company_id": False,
         }
     )
+
+
+def _make_invoice(env, partner, product, today):
+    """A posted invoice of partner: one line of product at 100.00, due in 30 days."""
     invoice = env["account.move"].create(
         {
             "move_type": "out_invoice",
@@ -431,6 +469,19 @@ def _make_templates(env, company):
         }
     )
     invoice.action_post()
+    return invoice
+
+
+def _make_templates(env, company):
+    """The customer, a product without taxes, one posted invoice and one confirmed
+    order, through the ORM: the originals every clone copies."""
+    env = _template_env(env, company)
+    today = fields.Date.context_today(env.user)
+    partner = env["res.partner"].create(
+        {"name": "Benchmark Customer", "is_company": True, "company_id": False}
+    )
+    product = _make_product(env)
+    invoice = _make_invoice(env, partner, product, today)
     order = env["sale.order"].create(
         {
             "partner_id": partner.id,
@@ -455,10 +506,37 @@ def _make_templates(env, company):
     return partner, product, invoice, order
 
 
-def _clone_invoices(env, template, count, today):
+def _clone_invoices(env, template, count, today, customers=0):
+    """count copies of the posted invoice template, of the template's customer, or
+    with customers (> 0) of the customers of the table bench_customer(idx, id, name),
+    idx from 1 to customers: the template and its count copies, in order, share
+    them out in blocks of consecutive invoices, the template to the first."""
     if count < 1:
         return env["account.move"]
     _clone_map(env, "bench_move_clone", "account_move", count, INVOICE_PREFIX, today)
+    move_partner, line_partner = {}, {}
+    if customers:
+        env.cr.execute(
+            """
+            ALTER TABLE bench_move_clone ADD COLUMN partner_id int, ADD COLUMN partner_name varchar;
+            UPDATE bench_move_clone clone
+               SET partner_id = customer.id, partner_name = customer.name
+              FROM bench_customer customer
+             WHERE customer.idx = 1 + clone.seq::bigint * %(customers)s / (%(count)s + 1)
+            """,
+            {"customers": customers, "count": count},
+        )
+        move_partner = {
+            "partner_id": SQL("clone.partner_id"),
+            "commercial_partner_id": SQL("clone.partner_id"),
+            "partner_shipping_id": SQL("clone.partner_id"),
+            "invoice_partner_display_name": SQL("clone.partner_name"),
+        }
+        line_partner = {
+            "partner_id": SQL(
+                "CASE WHEN line.partner_id IS NULL THEN NULL ELSE clone.partner_id END"
+            )
+        }
     amounts = [name for name in _columns(env, "account_move") if name.startswith("amount_")]
     moves = _clone_rows(
         env,
@@ -482,6 +560,7 @@ def _clone_invoices(env, template, count, today):
             "inalterable_hash": SQL("NULL"),
             "secure_sequence_number": SQL("NULL"),
             "made_sequence_gap": SQL("FALSE"),
+            **move_partner,
         },
     )
     lines = _clone_rows(
@@ -521,6 +600,7 @@ def _clone_invoices(env, template, count, today):
             "reconciled": SQL("FALSE"),
             "matching_number": SQL("NULL"),
             "full_reconcile_id": SQL("NULL"),
+            **line_partner,
         },
     )
     assert moves == count and lines == count * len(template.line_ids), (moves, lines)
@@ -620,7 +700,15 @@ def _recomputed(records, field_names):
     with env.cr.savepoint() as savepoint:
         for name in field_names:
             env.add_to_compute(records._fields[name], records)
-        computed = {record.id: {name: record[name] for name in field_names} for record in records}
+        computed = {
+            record.id: {
+                name: record._fields[name].convert_to_read(
+                    record[name], record, use_display_name=False
+                )
+                for name in field_names
+            }
+            for record in records
+        }
         savepoint.close(rollback=True)
     env.invalidate_all(flush=False)
     return stored, computed
@@ -732,4 +820,254 @@ def check_customer_book(env, book):
         "credit_exposure": partner.credit_exposure,
         "sampled_invoices": len(sample_invoices),
         "sampled_orders": len(sample_orders),
+    }
+
+
+# ----------------------------------------------------------------------
+# Data generator: many customers
+# ----------------------------------------------------------------------
+
+CUSTOMER_NAME = "Bench Customer {:06d}"
+CUSTOMER_EMAIL = "customer{:06d}@bench.example.com"
+
+
+@dataclass
+class CustomerBase:
+    """Many customers sharing many open invoices in one company."""
+
+    company: object
+    partners: object  # res.partner, template first
+    product: object
+    invoices: object  # account.move, template first
+    expected_credit: dict  # {partner id: sum of its invoices' residual}
+    seconds: float = 0.0
+
+    @property
+    def expected_receivable(self):
+        return sum(self.expected_credit.values())
+
+    def describe(self):
+        return f"{len(self.partners):,} customers, {len(self.invoices):,} invoices"
+
+
+def _clone_customers(env, template, count):
+    """count copies of the customer template (a company with an email), each with
+    its own name and email, and bench_customer(idx, id, name): the template (idx 1)
+    and its copies (idx 2 to count + 1)."""
+    env.cr.execute("DROP TABLE IF EXISTS bench_customer")
+    env.cr.execute(
+        SQL(
+            """
+            CREATE TEMPORARY TABLE bench_customer AS
+            SELECT 1 AS idx, %(template)s AS id, %(template_name)s::varchar AS name,
+                   %(template_email)s::varchar AS email
+             UNION ALL
+            SELECT idx, nextval(pg_get_serial_sequence('res_partner', 'id'))::int,
+                   format(%(name)s, lpad(idx::text, 6, '0')),
+                   format(%(email)s, lpad(idx::text, 6, '0'))
+              FROM generate_series(2, %(count)s + 1) AS idx
+            """,
+            template=template.id,
+            template_name=template.name,
+            template_email=template.email,
+            name=CUSTOMER_NAME.replace("{:06d}", "%s"),
+            email=CUSTOMER_EMAIL.replace("{:06d}", "%s"),
+            count=count,
+        )
+    )
+    assert template.commercial_partner_id == template and template.is_company, template
+    assert template.commercial_company_name == template.name, template
+    if count < 1:
+        return
+    partners = _clone_rows(
+        env,
+        "res_partner",
+        "partner",
+        SQL(
+            "res_partner partner JOIN bench_customer clone ON partner.id = %s AND clone.idx > 1",
+            template.id,
+        ),
+        {
+            "id": SQL("clone.id"),
+            "name": SQL("clone.name"),
+            "complete_name": SQL("clone.name"),
+            "commercial_company_name": SQL("clone.name"),
+            # a company is its own commercial partner
+            "commercial_partner_id": SQL("clone.id"),
+            "email": SQL("clone.email"),
+            "email_normalized": SQL("lower(clone.email)"),
+            "ref": SQL("NULL"),
+            "partner_gid": SQL("NULL"),
+        },
+    )
+    assert partners == count, partners
+
+
+def generate_customers(env, company, partners, invoices, salesperson=None):
+    """`partners` new customers of company (companies with an email) sharing
+    `invoices` open posted invoices (templates included), in company currency,
+    without taxes.
+
+    One customer and one invoice are made through the ORM; the others are SQL
+    copies of them, each customer with its own name and email, each invoice with
+    its own name, due date (from 90 days ahead to 400 days back) and amount (1 to
+    10 times the template's 100.00). Consecutive invoices go to the same customer:
+    a customer's invoices fall due within days of each other, and the customers'
+    oldest due dates spread over the whole range (every follow-up level is reached
+    by some customers).
+
+    :param salesperson: res.users, the salesperson of every customer (else none)
+    """
+    assert invoices >= partners >= 1, (partners, invoices)
+    start = time.perf_counter()
+    today = fields.Date.context_today(env.user)
+    template_env = _template_env(env, company)
+    partner = template_env["res.partner"].create(
+        {
+            "name": CUSTOMER_NAME.format(1),
+            "email": CUSTOMER_EMAIL.format(1),
+            "is_company": True,
+            "company_id": False,
+            "user_id": salesperson.id if salesperson else False,
+        }
+    )
+    product = _make_product(template_env)
+    invoice = _make_invoice(template_env, partner, product, today)
+    template_env.flush_all()
+    assert invoice.state == "posted" and invoice.amount_residual == 100.0, invoice
+    _clone_customers(env, partner, partners - 1)
+    clones = _clone_invoices(env, invoice, invoices - 1, today, customers=partners)
+    expected = {partner.id: 100.0}
+    if clones:
+        env.cr.execute("SELECT partner_id, SUM(factor) FROM bench_move_clone GROUP BY partner_id")
+        for partner_id, factors in env.cr.fetchall():
+            expected[partner_id] = expected.get(partner_id, 0.0) + 100.0 * float(factors)
+    env.cr.execute("SELECT id FROM bench_customer ORDER BY idx")
+    partner_ids = [row[0] for row in env.cr.fetchall()]
+    env.invalidate_all()  # the ORM cache knows nothing of the SQL inserts
+    analyze(env, ["res_partner", "account_move", "account_move_line"])
+    return CustomerBase(
+        company=company,
+        partners=env["res.partner"].browse(partner_ids),
+        product=product,
+        invoices=invoice | clones,
+        expected_credit=expected,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def check_customers(env, base, sample=20):
+    """Checks the generated customers and invoices with Odoo's own figures on a
+    sample of customers; raises AssertionError on the first mismatch. Returns the
+    figures checked."""
+    env.invalidate_all()
+    company = base.company
+    currency = company.currency_id
+
+    def same(label, actual, expected):
+        if currency.compare_amounts(actual, expected) != 0:
+            raise AssertionError(f"{label}: {actual} != expected {expected}")
+
+    env.cr.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE commercial_partner_id = id AND is_company
+                                AND email IS NOT NULL AND email_normalized = lower(email)),
+               count(DISTINCT name), count(DISTINCT email)
+          FROM res_partner WHERE id = ANY(%s)
+        """,
+        [base.partners.ids],
+    )
+    count, own_commercial, names, emails = env.cr.fetchone()
+    if not count == own_commercial == names == emails == len(base.partners):
+        raise AssertionError(
+            f"{count} customers: {own_commercial} companies of their own with an email, "
+            f"{names} names, {emails} emails"
+        )
+    env.cr.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT move_id FROM account_move_line WHERE move_id = ANY(%s)
+          GROUP BY move_id HAVING SUM(balance) <> 0 OR SUM(debit) <> SUM(credit)) unbalanced
+        """,
+        [base.invoices.ids],
+    )
+    unbalanced = env.cr.fetchone()[0]
+    if unbalanced:
+        raise AssertionError(f"{unbalanced} generated invoices are not balanced")
+    env.cr.execute(
+        """
+        SELECT count(*), SUM(amount_residual),
+               count(*) FILTER (WHERE state = 'posted' AND payment_state = 'not_paid'),
+               count(DISTINCT partner_id),
+               count(*) FILTER (WHERE partner_id <> commercial_partner_id)
+          FROM account_move WHERE id = ANY(%s)
+        """,
+        [base.invoices.ids],
+    )
+    count, residual, open_count, customers, mismatched = env.cr.fetchone()
+    if count != open_count or count != len(base.invoices):
+        raise AssertionError(f"{count} invoices, {open_count} posted and open")
+    if customers != len(base.partners) or mismatched:
+        raise AssertionError(f"invoices of {customers} customers, {mismatched} mismatched")
+    same("sum of the invoices' amount_residual", residual, base.expected_receivable)
+    env.cr.execute(
+        """
+        SELECT count(*) FROM account_move_line line JOIN account_move move ON move.id = line.move_id
+         WHERE line.move_id = ANY(%s) AND line.partner_id IS DISTINCT FROM move.partner_id
+        """,
+        [base.invoices.ids],
+    )
+    if env.cr.fetchone()[0]:
+        raise AssertionError("invoice lines of another customer than their invoice")
+
+    # Odoo's own figures on a sample of customers, from the database.
+    partners = base.partners.with_company(company)
+    sample_partners = partners[:: max(1, len(partners) // sample)]
+    env.cr.execute(
+        """
+        SELECT partner_id, SUM(amount_residual) FROM account_move
+         WHERE id = ANY(%s) AND partner_id = ANY(%s) GROUP BY partner_id
+        """,
+        [base.invoices.ids, sample_partners.ids],
+    )
+    residuals = dict(env.cr.fetchall())
+    for partner in sample_partners:
+        expected = base.expected_credit[partner.id]
+        same(f"{partner.name}: its invoices' amount_residual", residuals[partner.id], expected)
+        same(f"{partner.name}: res.partner.credit", partner.credit, expected)
+
+    # Samples recomputed by the ORM match what was inserted.
+    stored, computed = _recomputed(
+        sample_partners,
+        ["commercial_partner_id", "complete_name", "commercial_company_name", "email_normalized"],
+    )
+    if stored != computed:
+        raise AssertionError(f"customers recomputed differ: {stored} != {computed}")
+    sample_invoices = base.invoices[:: max(1, len(base.invoices) // sample)]
+    stored, computed = _recomputed(
+        sample_invoices,
+        [
+            "commercial_partner_id",
+            "invoice_partner_display_name",
+            "amount_total",
+            "amount_residual",
+            "amount_residual_signed",
+            "payment_state",
+            "invoice_date_due",
+        ],
+    )
+    if stored != computed:
+        raise AssertionError(f"invoices recomputed differ: {stored} != {computed}")
+    stored, computed = _recomputed(
+        sample_invoices.line_ids,
+        ["partner_id", "amount_residual", "amount_residual_currency", "reconciled"],
+    )
+    if stored != computed:
+        raise AssertionError(f"invoice lines recomputed differ: {stored} != {computed}")
+    env.invalidate_all()
+    return {
+        "receivable": base.expected_receivable,
+        "sampled_customers": len(sample_partners),
+        "sampled_invoices": len(sample_invoices),
     }

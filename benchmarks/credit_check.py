@@ -18,6 +18,11 @@ BENCHMARK = "credit_check"
 # High enough for every generated customer book: the check passes.
 CREDIT_LIMIT = 10**12
 PEER = "Odoo: partner credit + credit_to_invoice"
+# Data size options: default, with --small, help.
+SIZES = {
+    "invoices": (10_000, 200, "open customer invoices of the benchmark customer"),
+    "orders": (1_000, 20, "confirmed orders not yet invoiced of the benchmark customer"),
+}
 
 
 def set_credit_policy(book):
@@ -100,7 +105,7 @@ def check_confirmation(env, book, quotation):
 
 
 def main():
-    args = common.parse_args(__doc__.split("\n\n")[0])
+    args = common.parse_args(__doc__.split("\n\n")[0], SIZES)
     with common.odoo_env(args) as env:
         company = env.ref("base.main_company")
         print(f"Generating {args.invoices:,} invoices and {args.orders:,} orders...", flush=True)

@@ -1,10 +1,53 @@
-from odoo import models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
 
 class AccountMove(models.Model):
     _inherit = "account.move"
+
+    followup_excluded = fields.Boolean(
+        string="Excluded from Follow-ups",
+        compute="_compute_followup_excluded",
+        inverse="_inverse_followup_excluded",
+        search="_search_followup_excluded",
+        help="Disputed or in litigation: its receivable items are never chased and do "
+        "not count for the overdue credit hold.",
+    )
+    followup_exclusion_reason = fields.Char(
+        string="Exclusion Reason",
+        compute="_compute_followup_excluded",
+        inverse="_inverse_followup_excluded",
+    )
+
+    @api.depends("line_ids.followup_excluded", "line_ids.followup_exclusion_reason")
+    def _compute_followup_excluded(self):
+        for move in self:
+            receivables = move.line_ids.filtered(
+                lambda line: line.account_type == "asset_receivable"
+            )
+            move.followup_excluded = bool(receivables) and all(
+                receivables.mapped("followup_excluded")
+            )
+            move.followup_exclusion_reason = receivables[:1].followup_exclusion_reason
+
+    def _inverse_followup_excluded(self):
+        for move in self:
+            move.line_ids.filtered(lambda line: line.account_type == "asset_receivable").write(
+                {
+                    "followup_excluded": move.followup_excluded,
+                    "followup_exclusion_reason": move.followup_exclusion_reason
+                    if move.followup_excluded
+                    else False,
+                }
+            )
+
+    def _search_followup_excluded(self, operator, value):
+        if operator not in ("=", "!="):
+            raise NotImplementedError(self.env._("Unsupported search on follow-up exclusion."))
+        excluded = (operator == "=") == bool(value)
+        lines = [("account_type", "=", "asset_receivable"), ("followup_excluded", "=", True)]
+        return [("line_ids", "any" if excluded else "not any", lines)]
 
     def _post(self, soft=True):
         self._credit_check_invoices_before_posting()

@@ -103,9 +103,7 @@ class CreditExposure(models.AbstractModel):
         """
         today = fields.Date.context_today(self)
         partner_ids = list(cutoffs)
-        self.env["account.move.line"].flush_model(
-            ["amount_residual", "reconciled", "date_maturity", "partner_id", "parent_state"]
-        )
+        self.env["account.move.line"].flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
@@ -121,7 +119,12 @@ class CreditExposure(models.AbstractModel):
                            WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
                        SUM(line.amount_residual) FILTER (
                            WHERE line.amount_residual > 0
-                             AND line.date_maturity < cutoff.cutoff_date)
+                             AND line.date_maturity < cutoff.cutoff_date
+                             AND NOT COALESCE(line.followup_excluded, FALSE)),
+                       SUM(line.amount_residual) FILTER (
+                           WHERE line.amount_residual > 0
+                             AND line.date_maturity < %(today)s
+                             AND NOT COALESCE(line.followup_excluded, FALSE))
                   FROM account_move_line line
                   JOIN account_account account ON account.id = line.account_id
                   JOIN res_partner partner ON partner.id = line.partner_id
@@ -138,14 +141,13 @@ class CreditExposure(models.AbstractModel):
                 company=company.id,
             )
         )
+        keys = ("receivable", "overdue", "oldest_due", "overdue_for_hold", "overdue_undisputed")
         return {
-            partner_id: {
-                "receivable": receivable or 0.0,
-                "overdue": overdue or 0.0,
-                "oldest_due": oldest_due,
-                "overdue_for_hold": overdue_for_hold or 0.0,
+            row[0]: {
+                key: value if key == "oldest_due" else value or 0.0
+                for key, value in zip(keys, row[1:], strict=True)
             }
-            for partner_id, receivable, overdue, oldest_due, overdue_for_hold in rows
+            for row in rows
         }
 
     def _orders_to_invoice(self, partners, company, exclude_orders=None):
@@ -280,6 +282,7 @@ class CreditExposure(models.AbstractModel):
                 overdue=overdue,
                 not_due=not_due,
                 overdue_for_hold=figures.get("overdue_for_hold", 0.0),
+                overdue_undisputed=figures.get("overdue_undisputed", 0.0),
                 oldest_overdue_days=(today - oldest_due).days if oldest_due else 0,
                 orders=orders.get(partner.id, 0.0),
                 draft_invoices=drafts.get(partner.id) or 0.0,
@@ -411,14 +414,16 @@ class CreditExposure(models.AbstractModel):
             return None
         if (
             float_compare(
-                snapshot["overdue"], limit, precision_rounding=snapshot["currency"].rounding
+                snapshot["overdue_undisputed"],
+                limit,
+                precision_rounding=snapshot["currency"].rounding,
             )
             <= 0
         ):
             return None
         return "blocked", self.env._(
             "Overdue sub-limit: %(amount)s overdue exceeds the overdue limit of %(limit)s.",
-            amount=self._format_amount(snapshot, snapshot["overdue"]),
+            amount=self._format_amount(snapshot, snapshot["overdue_undisputed"]),
             limit=self._format_amount(snapshot, limit),
         )
 

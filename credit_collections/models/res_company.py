@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 
 ZERO_LIMIT_POLICIES = [
@@ -89,6 +89,92 @@ class ResCompany(models.Model):
         "gets a review activity.",
     )
 
+    # Follow-ups
+    credit_followup_min_amount = fields.Monetary(
+        string="Follow-up Minimum Overdue",
+        currency_field="currency_id",
+        help="Customers owing less than this overdue amount get no follow-up.",
+    )
+    credit_followup_fee_product_id = fields.Many2one(
+        "product.product",
+        string="Dunning Fee Product",
+        default=lambda self: self.env.ref(
+            "credit_collections.product_dunning_fee", raise_if_not_found=False
+        ),
+        help="Invoiced when a follow-up level charges a fee.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = super().create(vals_list)
+        companies._credit_create_default_followup_policy()
+        return companies
+
+    def _credit_create_default_followup_policy(self):
+        """The default follow-up ladder, for companies that have no policy yet."""
+        policies = self.env["credit.followup.policy"].sudo()
+        for company in self:
+            if policies.search_count([("company_id", "=", company.id)], limit=1):
+                continue
+            policies.create(company._prepare_default_followup_policy_vals())
+
+    def _prepare_default_followup_policy_vals(self):
+        self.ensure_one()
+
+        def template(xmlid):
+            return self.env.ref(f"credit_collections.{xmlid}", raise_if_not_found=False).id
+
+        todo = self.env.ref("mail.mail_activity_data_todo").id
+        levels = [
+            {
+                "name": self.env._("Reminder before due date"),
+                "delay": -3,
+                "send_email": True,
+                "mail_template_id": template("mail_template_followup_reminder"),
+            },
+            {
+                "name": self.env._("First reminder"),
+                "delay": 1,
+                "send_email": True,
+                "mail_template_id": template("mail_template_followup_first"),
+            },
+            {
+                "name": self.env._("Second reminder"),
+                "delay": 15,
+                "send_email": True,
+                "mail_template_id": template("mail_template_followup_second"),
+                "send_letter": True,
+            },
+            {
+                "name": self.env._("Final notice"),
+                "delay": 30,
+                "send_email": True,
+                "mail_template_id": template("mail_template_followup_final"),
+                "send_letter": True,
+                "attach_invoices": True,
+                "set_credit_hold": True,
+                "create_activity": True,
+                "activity_type_id": todo,
+                "activity_summary": self.env._("Call the customer about the final notice"),
+            },
+            {
+                "name": self.env._("Collection action"),
+                "delay": 60,
+                "manual_action": True,
+                "create_activity": True,
+                "activity_type_id": todo,
+                "activity_summary": self.env._("Decide on collection action"),
+            },
+        ]
+        return {
+            "name": self.env._("Standard follow-up"),
+            "company_id": self.id,
+            "is_default": True,
+            "level_ids": [
+                Command.create(dict(level, sequence=index)) for index, level in enumerate(levels)
+            ],
+        }
+
     @api.constrains("credit_limit_tolerance", "credit_warning_percent")
     def _check_credit_percentages(self):
         for company in self:
@@ -108,6 +194,7 @@ class ResCompany(models.Model):
         "credit_overdue_limit",
         "credit_approval_validity_days",
         "credit_review_notice_days",
+        "credit_followup_min_amount",
     )
     def _check_credit_non_negative(self):
         for company in self:
@@ -117,6 +204,7 @@ class ResCompany(models.Model):
                 "credit_overdue_limit",
                 "credit_approval_validity_days",
                 "credit_review_notice_days",
+                "credit_followup_min_amount",
             ):
                 if company[field_name] < 0:
                     raise ValidationError(

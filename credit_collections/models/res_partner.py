@@ -10,6 +10,15 @@ CREDIT_STATUSES = [
     ("blocked", "Blocked"),
 ]
 
+FOLLOWUP_STATUSES = [
+    ("no_action", "Nothing Due"),
+    ("waiting", "Waiting"),
+    ("action_needed", "Action Needed"),
+    ("promised", "Promised"),
+    ("paused", "Paused"),
+    ("excluded", "Excluded"),
+]
+
 # Fields whose changes are written to the partner's chatter with old and new value.
 CREDIT_AUDITED_FIELDS = (
     "credit_limit",
@@ -30,6 +39,9 @@ CREDIT_MANAGER_FIELDS = {
     "credit_partner_overdue_days",
     "credit_partner_overdue_threshold",
     "credit_partner_overdue_limit",
+    "followup_policy_id",
+    "followup_responsible_id",
+    "followup_excluded",
 }
 
 
@@ -84,6 +96,56 @@ class ResPartner(models.Model):
     )
     credit_partner_overdue_limit = fields.Float(
         string="Overdue Sub-limit (Customer)", company_dependent=True
+    )
+
+    # Follow-ups (dunning), per company
+    followup_policy_id = fields.Many2one(
+        "credit.followup.policy",
+        string="Follow-up Policy",
+        company_dependent=True,
+        help="Leave empty for the company's default policy.",
+    )
+    followup_level_id = fields.Many2one(
+        "credit.followup.level",
+        string="Follow-up Level",
+        company_dependent=True,
+        copy=False,
+        help="Highest level reached in the current dunning episode.",
+    )
+    followup_episode = fields.Integer(company_dependent=True, copy=False)
+    followup_last_date = fields.Date(string="Last Follow-up", company_dependent=True, copy=False)
+    followup_responsible_id = fields.Many2one(
+        "res.users",
+        string="Collector",
+        company_dependent=True,
+        help="Who follows this customer up; receives its follow-up activities.",
+    )
+    followup_paused_until = fields.Date(
+        string="Follow-ups Paused Until", company_dependent=True, copy=False
+    )
+    followup_excluded = fields.Boolean(
+        string="Never Follow Up",
+        company_dependent=True,
+        help="This customer never gets follow-ups.",
+    )
+    followup_next_action_date = fields.Date(
+        string="Next Follow-up", compute="_compute_followup_status"
+    )
+    followup_status = fields.Selection(
+        selection=FOLLOWUP_STATUSES,
+        string="Follow-up Status",
+        compute="_compute_followup_status",
+        search="_search_followup_status",
+    )
+    followup_history_ids = fields.One2many(
+        "credit.followup.history", "partner_id", string="Follow-up History"
+    )
+    credit_promise_ids = fields.One2many("credit.promise", "partner_id", string="Promises to Pay")
+    followup_line_ids = fields.One2many(
+        "account.move.line",
+        string="Follow-up Statement",
+        compute="_compute_followup_line_ids",
+        help="Open items that follow-ups chase, in the current company.",
     )
 
     # Live figures, for the current company, in its currency

@@ -1,0 +1,84 @@
+from odoo import fields, models
+from odoo.exceptions import ValidationError
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+
+    followup_excluded = fields.Boolean(
+        string="Excluded from Follow-ups",
+        copy=False,
+        index="btree_not_null",
+        help="Disputed or in litigation: never chased, and not counted by the overdue credit hold.",
+    )
+    followup_exclusion_reason = fields.Char(string="Exclusion Reason", copy=False)
+    followup_level_id = fields.Many2one(
+        "credit.followup.level", string="Follow-up Level", copy=False, readonly=True
+    )
+    followup_date = fields.Date(string="Last Follow-up", copy=False, readonly=True)
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    def write(self, vals):
+        if "followup_excluded" not in vals:
+            return super().write(vals)
+        changed = self.filtered(
+            lambda line: line.followup_excluded != bool(vals["followup_excluded"])
+        )
+        result = super().write(vals)
+        changed._followup_log_exclusion()
+        return result
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_followup_exclude(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Exclude from Follow-ups"),
+            "res_model": "credit.followup.exclude.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_line_ids": self.ids},
+        }
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+
+    def _followup_exclude(self, reason):
+        """Leave the items out of follow-ups (disputed, in litigation) for a reason."""
+        if not (reason or "").strip():
+            raise ValidationError(
+                self.env._("Exclusion Reason: say why these items are not followed up.")
+            )
+        self.write({"followup_excluded": True, "followup_exclusion_reason": reason})
+
+    def _followup_log_exclusion(self):
+        """Log on the invoices and their customers that items were left out of
+        follow-ups, or followed up again."""
+        for move in self.move_id:
+            lines = self.filtered(lambda line, move=move: line.move_id == move)
+            excluded = lines.filtered("followup_excluded")
+            if excluded:
+                body = self.env._(
+                    "Excluded from follow-ups: %(reason)s",
+                    reason=excluded[0].followup_exclusion_reason or "",
+                )
+            else:
+                body = self.env._("Followed up again.")
+            move.message_post(body=body, subtype_xmlid="mail.mt_note")
+            partner = move.commercial_partner_id or lines.partner_id.commercial_partner_id[:1]
+            if partner:
+                body = self.env._(
+                    "%(document)s: %(change)s", document=move.display_name, change=body
+                )
+                # The customer's follow-up log is kept also by those who cannot edit it.
+                partner.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")

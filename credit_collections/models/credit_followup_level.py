@@ -1,0 +1,110 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+ACTIVITY_ASSIGNEES = [
+    ("collector", "Customer's collector"),
+    ("salesperson", "Customer's salesperson"),
+    ("user", "Fixed user"),
+]
+
+
+class CreditFollowupLevel(models.Model):
+    _name = "credit.followup.level"
+    _description = "Follow-up Level"
+    _order = "policy_id, delay, sequence, id"
+    _check_company_auto = True
+
+    policy_id = fields.Many2one(
+        "credit.followup.policy", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="policy_id.company_id", store=True, index=True)
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    delay = fields.Integer(
+        required=True,
+        help="Days after the due date of the oldest overdue item (negative: before it is "
+        "due, for a friendly reminder).",
+    )
+    description = fields.Html(
+        string="Letter Text",
+        translate=True,
+        help="Printed on the reminder letter above the statement.",
+    )
+    send_email = fields.Boolean()
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        domain=[("model", "=", "res.partner")],
+    )
+    send_letter = fields.Boolean(help="Print a PDF reminder letter.")
+    attach_invoices = fields.Boolean(help="Attach the PDF of the overdue invoices to the email.")
+    create_activity = fields.Boolean(string="Schedule Activity")
+    activity_type_id = fields.Many2one("mail.activity.type")
+    activity_summary = fields.Char(translate=True)
+    activity_note = fields.Html(translate=True)
+    activity_assignee = fields.Selection(selection=ACTIVITY_ASSIGNEES, default="collector")
+    activity_user_id = fields.Many2one("res.users")
+    set_credit_hold = fields.Boolean(
+        help="Put the customer on credit hold: no order can be confirmed until a credit "
+        "manager lifts it.",
+    )
+    fee_amount = fields.Monetary(
+        string="Fee",
+        currency_field="currency_id",
+        help="Dunning fee invoiced once each time a customer reaches this level.",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    manual_action = fields.Boolean(
+        help="The scheduled action stops at this level: a collector must act.",
+    )
+
+    _sql_constraints = [
+        (
+            "delay_policy_unique",
+            "UNIQUE(policy_id, delay)",
+            "Delay: two levels of one follow-up policy cannot have the same delay.",
+        ),
+    ]
+
+    @api.constrains("send_email", "mail_template_id")
+    def _check_email_template(self):
+        for level in self:
+            if level.send_email and not level.mail_template_id:
+                raise ValidationError(
+                    self.env._(
+                        "Email Template: level %(level)s sends an email, choose its template.",
+                        level=level.name,
+                    )
+                )
+
+    @api.constrains("create_activity", "activity_type_id", "activity_assignee", "activity_user_id")
+    def _check_activity(self):
+        for level in self:
+            if not level.create_activity:
+                continue
+            if not level.activity_type_id:
+                raise ValidationError(
+                    self.env._(
+                        "Activity Type: level %(level)s schedules an activity, choose its type.",
+                        level=level.name,
+                    )
+                )
+            if level.activity_assignee == "user" and not level.activity_user_id:
+                raise ValidationError(
+                    self.env._(
+                        "Activity User: level %(level)s assigns its activity to a fixed user, "
+                        "choose the user.",
+                        level=level.name,
+                    )
+                )
+
+    @api.constrains("fee_amount")
+    def _check_fee_amount(self):
+        for level in self:
+            if level.fee_amount < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Fee: the fee of level %(level)s cannot be negative.", level=level.name
+                    )
+                )

@@ -1,0 +1,366 @@
+# Split from res_partner.py by responsibility, to keep files readable.
+# pylint: disable=consider-merging-classes-inherited
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import format_date
+
+# Bank statement lines left unreconciled this long may be payments of customers
+# about to be followed up.
+FOLLOWUP_UNRECONCILED_STATEMENT_DAYS = 3
+
+
+class ResPartner(models.Model):
+    """Follow-ups (dunning) of customers: status, statement, manual follow-ups.
+    The fields are declared with the partner's other credit fields (res_partner.py)."""
+
+    _inherit = "res.partner"
+
+    @api.depends_context("company")
+    def _compute_followup_status(self):
+        states = self.env["credit.followup.engine"]._get_states(
+            self.commercial_partner_id, self.env.company
+        )
+        for partner in self:
+            state = states[partner.commercial_partner_id.id]
+            partner.followup_status = state["status"]
+            partner.followup_next_action_date = state["next_action_date"]
+
+    @api.depends_context("company")
+    def _compute_followup_line_ids(self):
+        for partner in self:
+            origin = partner._origin
+            partner.followup_line_ids = origin._get_followup_lines() if origin else False
+
+    def _search_followup_status(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise NotImplementedError(self.env._("Unsupported search on follow-up status."))
+        values = {value} if operator in ("=", "!=") else set(value)
+        engine = self.env["credit.followup.engine"]
+        company = self.env.company
+        candidates = self.browse(engine._candidate_partner_ids(company))
+        states = engine._get_states(candidates, company)
+        if "no_action" in values:
+            others = [pid for pid, state in states.items() if state["status"] not in values]
+            domain = [("commercial_partner_id", "not in", others)]
+        else:
+            matching = [pid for pid, state in states.items() if state["status"] in values]
+            domain = [("commercial_partner_id", "in", matching)]
+        if operator in ("!=", "not in"):
+            domain = ["!", *domain]
+        return domain
+
+    def action_view_followup_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "credit_collections.action_credit_followup_history"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {}
+        return action
+
+    def action_followup_print_letter(self):
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        return (
+            self.env.ref("credit_collections.action_report_followup_letter")
+            .with_context(followup_level_id=partner._get_followup_default_level().id)
+            .report_action(partner)
+        )
+
+    def action_followup_record_promise(self):
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Record a Promise to Pay"),
+            "res_model": "credit.promise",
+            "view_mode": "form",
+            "views": [
+                (self.env.ref("credit_collections.view_credit_promise_form_quick").id, "form")
+            ],
+            "target": "new",
+            "context": {
+                "default_partner_id": partner.id,
+                "default_company_id": self.env.company.id,
+                "default_amount": partner._get_followup_state()["overdue"],
+            },
+        }
+
+    def action_followup_resume(self):
+        self._followup_pause(False)
+
+    # ------------------------------------------------------------------
+    # Business methods: follow-ups
+    # ------------------------------------------------------------------
+
+    def _get_followup_lines(self, reminder_delay=None, overdue_only=False):
+        """Open receivable items of the customer (all its contacts) in the current
+        company that follow-ups chase: overdue ones, and for a reminder level with a
+        negative delay those falling due within that delay. Disputed items excluded.
+
+        :param reminder_delay: delay of the level; None: the level in the context
+            key followup_level_id (as when a follow-up email is rendered), else 0
+        """
+        self.ensure_one()
+        if reminder_delay is None:
+            level = self.env["credit.followup.level"].browse(
+                self.env.context.get("followup_level_id")
+            )
+            reminder_delay = level.delay if level.exists() else 0
+        today = fields.Date.context_today(self)
+        horizon = today if overdue_only else today - timedelta(days=min(reminder_delay, 0))
+        return self.env["account.move.line"].search(
+            [
+                ("partner_id", "child_of", self.commercial_partner_id.id),
+                ("company_id", "=", self.env.company.id),
+                ("account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("reconciled", "=", False),
+                ("amount_residual", ">", 0),
+                ("followup_excluded", "=", False),
+                ("date_maturity", "<" if overdue_only or reminder_delay >= 0 else "<=", horizon),
+            ],
+            order="date_maturity, id",
+        )
+
+    def _get_followup_totals(self, lines):
+        """[(currency, open amount)] of lines, per currency of the items."""
+        totals = {}
+        for line in lines:
+            totals.setdefault(line.currency_id, 0.0)
+            totals[line.currency_id] += line.amount_residual_currency
+        return sorted(totals.items(), key=lambda item: item[0].name)
+
+    def _get_followup_recipients(self):
+        """Invoice contacts of the customer, else the customer itself."""
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        contacts = commercial.child_ids.filtered(
+            lambda contact: contact.type == "invoice" and contact.active
+        )
+        return contacts or commercial
+
+    def _get_followup_collector(self):
+        """The customer's collector, else its salesperson (may be empty)."""
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        return commercial.followup_responsible_id or commercial.user_id
+
+    def _get_followup_state(self):
+        """Follow-up state of the customer in the current company (see the engine)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        engine = self.env["credit.followup.engine"]
+        return engine._get_states(partner, self.env.company)[partner.id]
+
+    def _get_followup_policy(self):
+        self.ensure_one()
+        return self.commercial_partner_id.followup_policy_id or self.env[
+            "credit.followup.policy"
+        ]._get_company_default(self.env.company)
+
+    def _get_followup_default_level(self, state=None):
+        """Level a collector sends by hand: the one due now, else the last one sent in
+        the running episode, else the one the oldest item has reached, else the first
+        level of the customer's policy."""
+        self.ensure_one()
+        state = state or self._get_followup_state()
+        policy = self._get_followup_policy()
+        return (
+            state["level"]
+            or state["current_level"]
+            or state["reached_level"]
+            or (policy._get_levels()[:1] if policy else policy.level_ids)
+        )
+
+    def _get_followup_manual_level(self, state, level=None, mass=False):
+        """Level to send by hand to the customer, and why it is left out.
+
+        :param level: level chosen by the collector; None: the customer's own
+        :param mass: a run over several customers: unless a level is chosen, only
+            customers with a level due now; never customers excluded, paused or
+            promising to pay. One customer sent by hand is the collector's decision.
+        :return: (level, reason): reason is False when the level can be sent
+        """
+        self.ensure_one()
+        if not level:
+            level = state["level"] if mass else self._get_followup_default_level(state)
+        if not state["oldest_due"]:
+            return level, self.env._("nothing is open")
+        if mass and state["status"] in ("excluded", "paused", "promised"):
+            statuses = dict(self._fields["followup_status"]._description_selection(self.env))
+            return level, statuses[state["status"]]
+        if not level:
+            return level, self.env._("no follow-up level is due")
+        return level, False
+
+    def _followup_send_manually(self, level=None, send_email=None, send_letter=None):
+        """Send follow-ups by hand to the customers, in the current company.
+
+        :param level: level to send; None: each customer's own (see
+            _get_followup_manual_level)
+        :param send_email, send_letter: channels chosen by hand; None: the level's
+        :return: dict with the histories recorded ("done"), the customers whose
+            follow-up failed ("failed") and those left out, with why ("skipped")
+        """
+        self._followup_check_collector()
+        if level and send_email and not level.mail_template_id:
+            raise UserError(
+                self.env._(
+                    "Follow-up level %(level)s has no email template: it cannot send emails.",
+                    level=level.name,
+                )
+            )
+        company = self.env.company
+        partners = self.commercial_partner_id.with_company(company)
+        engine = self.env["credit.followup.engine"]
+        states = engine._get_states(partners, company)
+        result = {
+            "done": self.env["credit.followup.history"],
+            "failed": self.browse(),
+            "skipped": {},
+        }
+        for partner in partners:
+            state = states[partner.id]
+            partner_level, reason = partner._get_followup_manual_level(
+                state, level, mass=len(partners) > 1
+            )
+            if reason:
+                result["skipped"][partner] = reason
+                continue
+            history = engine._apply_level_safely(
+                partner,
+                company,
+                partner_level,
+                state,
+                trigger="manual",
+                send_email=send_email,
+                send_letter=send_letter,
+            )
+            if history and history.state != "error":
+                result["done"] |= history
+            else:
+                result["failed"] |= partner
+        return result
+
+    @api.model
+    def _get_followup_statement_warning(self, company):
+        """Warning before a manual run when bank statements of company hold incoming
+        lines left unreconciled for a few days: customers may already have paid."""
+        days = FOLLOWUP_UNRECONCILED_STATEMENT_DAYS
+        older_than = fields.Date.context_today(self) - timedelta(days=days)
+        # A count only: collectors may not read bank statements.
+        count = (
+            self.env["account.bank.statement.line"]
+            .sudo()
+            .search_count(
+                [
+                    ("company_id", "=", company.id),
+                    ("is_reconciled", "=", False),
+                    ("amount", ">", 0),
+                    ("date", "<", older_than),
+                ]
+            )
+        )
+        if not count:
+            return False
+        return self.env._(
+            "%(count)s bank statement lines older than %(days)s days are not reconciled: "
+            "customers may already have paid.",
+            count=count,
+            days=days,
+        )
+
+    @api.model
+    def _get_followup_call_outcomes(self):
+        return [
+            ("no_answer", self.env._("No answer")),
+            ("promised", self.env._("Promised to pay")),
+            ("disputed", self.env._("Disputed")),
+            ("already_paid", self.env._("Already paid")),
+            ("not_received", self.env._("Invoice not received")),
+            ("other", self.env._("Other")),
+        ]
+
+    def _followup_log_call(
+        self,
+        outcome,
+        note=False,
+        amount=0.0,
+        promised_date=False,
+        lines=None,
+        exclusion_reason=False,
+    ):
+        """Record a call to the customer: its outcome and note in the chatter, and
+        what the outcome implies: a promise to pay ("promised", with amount and
+        promised_date), disputed items left out of follow-ups ("disputed", with lines).
+
+        :return: the promise to pay recorded, if any
+        """
+        self.ensure_one()
+        self._followup_check_collector()
+        partner = self.commercial_partner_id
+        outcomes = dict(self._get_followup_call_outcomes())
+        if outcome not in outcomes:
+            raise ValidationError(self.env._("Unknown call outcome: %(outcome)s", outcome=outcome))
+        promise = self.env["credit.promise"]
+        if outcome == "promised":
+            if amount <= 0 or not promised_date:
+                raise ValidationError(
+                    self.env._("A promise to pay needs a positive amount and a date.")
+                )
+            if fields.Date.to_date(promised_date) < fields.Date.context_today(self):
+                raise ValidationError(self.env._("The promised date cannot be in the past."))
+            promise = promise.create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": self.env.company.id,
+                    "amount": amount,
+                    "promised_date": promised_date,
+                    "note": note,
+                }
+            )
+        elif outcome == "disputed" and lines:
+            lines._followup_exclude(
+                exclusion_reason or note or self.env._("Disputed by the customer")
+            )
+        partner._followup_post_note(
+            self.env._("Call logged: %(outcome)s.", outcome=outcomes[outcome]), note
+        )
+        return promise
+
+    def _followup_pause(self, until, note=False):
+        """Pause the follow-ups of the customers until a date; False resumes them."""
+        self._followup_check_collector()
+        if until and fields.Date.to_date(until) < fields.Date.context_today(self):
+            raise ValidationError(self.env._("Follow-ups cannot be paused until a past date."))
+        for partner in self.commercial_partner_id:
+            # Follow-up bookkeeping: collectors usually cannot edit customers.
+            partner.sudo().followup_paused_until = until
+            body = (
+                self.env._("Follow-ups paused until %(date)s.", date=format_date(self.env, until))
+                if until
+                else self.env._("Follow-ups resumed.")
+            )
+            partner._followup_post_note(body, note)
+
+    def _followup_post_note(self, body, note=False):
+        self.ensure_one()
+        if note:
+            body = Markup("%s<br/>%s") % (body, note)
+        # The follow-up log of a customer is kept by collectors, who usually cannot
+        # edit customers.
+        return self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    def _followup_check_collector(self):
+        if self.env.su or self.env.user.has_group("credit_collections.group_credit_user"):
+            return
+        raise AccessError(self.env._("Only collectors can follow customers up."))
+
+    @api.model
+    def _cron_run_followups(self):
+        return self.env["credit.followup.engine"]._cron_run()

@@ -1,0 +1,304 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import tagged
+
+from odoo.addons.mail.tests.common import MailCommon
+
+from .common import CreditCollectionsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write({"email": "billing@company.example.com"})
+        cls.company._credit_create_default_followup_policy()
+        cls.policy = cls.env["credit.followup.policy"]._get_company_default(cls.company)
+        cls.levels = cls.policy._get_levels()
+        cls.reminder, cls.first, cls.second, cls.final, cls.collection = cls.levels
+        cls.customer.write({"email": "customer@example.com"})
+        cls.customer.with_company(cls.company).followup_responsible_id = cls.collector
+        cls.cron = cls.env.ref("credit_collections.ir_cron_run_followups")
+
+    def _run(self):
+        self.cron.method_direct_trigger()
+        self.env.invalidate_all()
+
+    def _history(self, partner=None):
+        return self.env["credit.followup.history"].search(
+            [("partner_id", "=", (partner or self.customer).id)], order="id"
+        )
+
+    def test_default_ladder_ships_for_every_company(self):
+        self.assertEqual(self.levels.mapped("delay"), [-3, 1, 15, 30, 60])
+        self.assertTrue(self.final.set_credit_hold)
+        self.assertTrue(self.collection.manual_action)
+        new_company = self.env["res.company"].create({"name": "Brand new company"})
+        policy = self.env["credit.followup.policy"]._get_company_default(new_company)
+        self.assertEqual(len(policy.level_ids), 5)
+
+    def test_timeline_of_a_late_payer(self):
+        """4 days before due: nothing; 3 days before: reminder; +1: first reminder;
+        same day again: nothing more; +15: second; +30: final notice and hold;
+        +60: a collector must act; paid: the episode ends."""
+        invoice = self._create_invoice(self.customer, 500.0, days_overdue=-4)
+        due = invoice.invoice_date_due
+        steps = [
+            (-4, []),
+            (-3, ["Reminder before due date"]),
+            (1, ["Reminder before due date", "First reminder"]),
+            (1, ["Reminder before due date", "First reminder"]),
+            (14, ["Reminder before due date", "First reminder"]),
+            (15, ["Reminder before due date", "First reminder", "Second reminder"]),
+        ]
+        for days, expected in steps:
+            with freeze_time(due + timedelta(days=days)):
+                self._run()
+                self.assertEqual(self._history().level_id.mapped("name"), expected, days)
+        with freeze_time(due + timedelta(days=16)):
+            partner = self.customer.with_company(self.company)
+            self.assertEqual(partner.followup_status, "waiting")
+            self.assertEqual(partner.followup_next_action_date, due + timedelta(days=30))
+        with freeze_time(due + timedelta(days=30)):
+            self._run()
+            self.assertEqual(self._history()[-1].level_id, self.final)
+            partner = self.customer.with_company(self.company)
+            self.assertTrue(partner.credit_hold)
+            self.assertIn("Final notice", partner.credit_hold_reason)
+        with freeze_time(due + timedelta(days=60)):
+            self._run()
+            last = self._history()[-1]
+            self.assertEqual((last.level_id, last.state), (self.collection, "manual"))
+            self.assertEqual(last.activity_id.user_id, self.collector)
+            self.assertEqual(
+                self.customer.with_company(self.company).followup_status, "action_needed"
+            )
+        with freeze_time(due + timedelta(days=61)):
+            self._pay(invoice, 500.0)
+            self._run()
+            partner = self.customer.with_company(self.company)
+            self.assertFalse(partner.followup_level_id)
+            self.assertEqual(partner.followup_episode, 1)
+            self.assertEqual(partner.followup_status, "no_action")
+
+    def test_email_goes_to_invoice_contacts_from_company_with_reply_to_collector(self):
+        contact = self.env["res.partner"].create(
+            {
+                "name": "Accounts payable",
+                "parent_id": self.customer.id,
+                "type": "invoice",
+                "email": "ap@example.com",
+            }
+        )
+        invoice = self._create_invoice(self.customer, 300.0, days_overdue=2)
+        with self.mock_mail_gateway():
+            self._run()
+        history = self._history()
+        self.assertEqual(history.level_id, self.first)
+        self.assertEqual(history.move_line_ids.move_id, invoice)
+        message = history.mail_message_id
+        self.assertEqual(message.partner_ids, contact)
+        self.assertIn("billing@company.example.com", message.email_from)
+        self.assertIn(self.collector.email, message.reply_to)
+        self.assertIn(invoice.name, message.body)
+        mail = self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+        self.assertEqual(mail.recipient_ids, contact)
+        self.assertEqual(mail.state, "outgoing")  # queued, not sent by the run
+        self.assertEqual(history.email_state, "queued")
+
+    def test_customer_without_email_gets_an_activity_for_the_collector(self):
+        self.customer.email = False
+        self._create_invoice(self.customer, 300.0, days_overdue=2)
+        self._run()
+        history = self._history()
+        self.assertFalse(history.mail_message_id)
+        self.assertEqual(history.activity_id.user_id, self.collector)
+        self.assertIn("no email address", history.activity_id.note)
+
+    def test_level_reached_by_oldest_item_and_installments_count_alone(self):
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        self._create_invoice(self.customer, 100.0, days_overdue=20)
+        self._run()
+        self.assertEqual(self._history().level_id, self.second)
+
+    def test_excluded_items_and_customers_are_not_chased(self):
+        disputed = self._create_invoice(self.customer, 100.0, days_overdue=40)
+        disputed.write({"followup_excluded": True, "followup_exclusion_reason": "Damaged goods"})
+        self.assertTrue(disputed.line_ids.filtered("followup_excluded"))
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        self._run()
+        self.assertEqual(self._history().level_id, self.first)
+        other = self._create_customer("Never chased", limit=0.0)
+        other.with_company(self.company).followup_excluded = True
+        self._create_invoice(other, 100.0, days_overdue=40)
+        self._run()
+        self.assertFalse(self._history(other))
+        self.assertEqual(other.with_company(self.company).followup_status, "excluded")
+
+    def test_disputed_items_do_not_trigger_the_overdue_hold(self):
+        invoice = self._create_invoice(self.customer, 100.0, days_overdue=40)
+        order = self._create_order(self.customer, 10.0)
+        self.assertEqual(order.credit_status, "blocked")
+        invoice.followup_excluded = True
+        order.invalidate_recordset()
+        self.assertEqual(order.credit_status, "ok")
+
+    def test_minimum_amount_and_pause(self):
+        self.company.credit_followup_min_amount = 150.0
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        self._run()
+        self.assertFalse(self._history())
+        self.company.credit_followup_min_amount = 0.0
+        partner = self.customer.with_company(self.company)
+        partner.followup_paused_until = self.today + timedelta(days=3)
+        self.assertEqual(partner.followup_status, "paused")
+        self._run()
+        self.assertFalse(self._history())
+        with freeze_time(self.today + timedelta(days=4)):
+            self._run()
+            self.assertEqual(self._history().level_id, self.first)
+
+    def test_promise_pauses_then_broken_resumes_at_next_level(self):
+        invoice = self._create_invoice(self.customer, 400.0, days_overdue=2)
+        self._run()
+        self.assertEqual(self._history().level_id, self.first)
+        promise = self.env["credit.promise"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": self.company.id,
+                "amount": 400.0,
+                "promised_date": self.today + timedelta(days=20),
+                "move_line_ids": [Command.set(invoice.line_ids.filtered("date_maturity").ids)],
+            }
+        )
+        self.assertEqual(self.customer.with_company(self.company).followup_status, "promised")
+        with freeze_time(self.today + timedelta(days=15)):
+            self._run()
+            self.assertEqual(len(self._history()), 1)
+        with freeze_time(self.today + timedelta(days=21)):
+            self._pay(invoice, 100.0)
+            self._run()
+            self.assertEqual(promise.state, "broken")
+            bodies = self.customer.message_ids.mapped("body")
+            self.assertTrue(any("was broken" in body for body in bodies))
+            self.assertEqual(self._history()[-1].level_id, self.second)
+
+    def test_promise_kept_when_paid(self):
+        invoice = self._create_invoice(self.customer, 400.0, days_overdue=2)
+        promise = self.env["credit.promise"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": self.company.id,
+                "amount": 400.0,
+                "promised_date": self.today + timedelta(days=5),
+            }
+        )
+        self._pay(invoice, 400.0)
+        self._run()
+        self.assertEqual(promise.state, "kept")
+
+    def test_fee_invoiced_once_per_level(self):
+        self.first.fee_amount = 15.0
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        self._run()
+        self._run()
+        fee = self._history().fee_move_id
+        self.assertEqual(len(fee), 1)
+        self.assertEqual(fee.state, "posted")
+        self.assertEqual(fee.amount_total, 15.0)
+        self.assertEqual(fee.partner_id, self.customer)
+
+    def test_running_twice_sends_nothing_more(self):
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        with self.mock_mail_gateway():
+            self._run()
+            self._run()
+        self.assertEqual(len(self._history()), 1)
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("model", "=", "res.partner"), ("res_id", "=", self.customer.id)])
+        )
+        self.assertEqual(len(mails), 1)
+
+    def test_failure_on_one_customer_is_logged_and_run_goes_on(self):
+        broken = self._create_customer("Broken template", limit=0.0, email="b@example.com")
+        self._create_invoice(broken, 100.0, days_overdue=2)
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        policy = self.policy.copy({"name": "Broken", "is_default": False})
+        policy.level_ids.filtered(lambda level: level.delay == 1).mail_template_id = self.env[
+            "mail.template"
+        ].create(
+            {
+                "name": "Broken",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "body_html": "<p><t t-out='object.does_not_exist'/></p>",
+            }
+        )
+        broken.with_company(self.company).followup_policy_id = policy
+        self._run()
+        failed = self._history(broken)
+        self.assertEqual(failed.state, "error")
+        self.assertIn("failed", broken.message_ids[0].body)
+        self.assertFalse(broken.with_company(self.company).followup_level_id)
+        self.assertEqual(self._history().state, "done")
+
+    def test_other_company_has_its_own_ladder(self):
+        company_b = self.setup_other_company(name="Company B")["company"]
+        policy_b = self.env["credit.followup.policy"]._get_company_default(company_b)
+        self.assertTrue(policy_b)
+        self._create_invoice(self.customer, 100.0, days_overdue=20, company=company_b)
+        self._run()
+        history = self._history()
+        self.assertEqual(history.company_id, company_b)
+        self.assertEqual(history.level_id.policy_id, policy_b)
+        self.assertFalse(self.customer.with_company(self.company).followup_level_id)
+
+    def test_bad_levels_are_refused_naming_the_field(self):
+        with self.assertRaises(ValidationError) as error:
+            self.first.write({"send_email": True, "mail_template_id": False})
+        self.assertIn("Email Template", str(error.exception))
+        with self.assertRaises(ValidationError) as error:
+            self.second.write({"create_activity": True, "activity_type_id": False})
+        self.assertIn("Activity Type", str(error.exception))
+        with self.assertRaises(Exception) as error:
+            self.second.write({"delay": 1})
+            self.env.flush_all()
+        self.assertIn("delay", str(error.exception).lower())
+
+    def test_salesperson_cannot_edit_levels(self):
+        with self.assertRaises(AccessError):
+            self.first.with_user(self.salesperson).write({"delay": 2})
+        with self.assertRaises(AccessError):
+            self.first.with_user(self.collector).write({"delay": 2})
+        self.first.with_user(self.credit_manager).write({"name": "First notice"})
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupQueries(CreditCollectionsCommon):
+    def test_queries_grow_with_batches_not_customers(self):
+        self.company._credit_create_default_followup_policy()
+        engine = self.env["credit.followup.engine"]
+        few = self.env["res.partner"]
+        many = self.env["res.partner"]
+        for index in range(8):
+            partner = self._create_customer(f"Late {index}", limit=0.0)
+            self._create_invoice(partner, 100.0, days_overdue=20)
+            many |= partner
+            if index < 2:
+                few |= partner
+        self.env.flush_all()
+
+        def count(partners):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            engine._get_states(partners, self.company)
+            return self.env.cr.sql_log_count - before
+
+        count(few)
+        self.assertEqual(count(few), count(many))

@@ -1,0 +1,201 @@
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+
+
+class CreditFollowupSendWizard(models.TransientModel):
+    _name = "credit.followup.send.wizard"
+    _description = "Send Follow-ups"
+    _check_company_auto = True
+
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, default=lambda self: self.env.company
+    )
+    partner_ids = fields.Many2many("res.partner", string="Customers", required=True)
+    partner_count = fields.Integer(compute="_compute_partner_count")
+    policy_id = fields.Many2one("credit.followup.policy", compute="_compute_policy_id")
+    level_id = fields.Many2one(
+        "credit.followup.level",
+        compute="_compute_level_id",
+        store=True,
+        readonly=False,
+        check_company=True,
+        help="Empty: each customer gets the level due now, with its channels.",
+    )
+    mail_template_id = fields.Many2one(related="level_id.mail_template_id")
+    send_email = fields.Boolean(compute="_compute_channels", store=True, readonly=False)
+    send_letter = fields.Boolean(compute="_compute_channels", store=True, readonly=False)
+    email_subject = fields.Char(compute="_compute_email_preview")
+    email_preview = fields.Html(compute="_compute_email_preview", sanitize="email_outgoing")
+    preview_partner_id = fields.Many2one("res.partner", compute="_compute_email_preview")
+    statement_warning = fields.Char(compute="_compute_statement_warning")
+    skip_summary = fields.Text(compute="_compute_skip_summary")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        context = self.env.context
+        if (
+            "partner_ids" in fields_list
+            and not values.get("partner_ids")
+            and context.get("active_model") == "res.partner"
+        ):
+            partners = self.env["res.partner"].browse(context.get("active_ids") or [])
+            values["partner_ids"] = [Command.set(partners.commercial_partner_id.ids)]
+        return values
+
+    @api.depends("partner_ids")
+    def _compute_partner_count(self):
+        for wizard in self:
+            wizard.partner_count = len(wizard.partner_ids)
+
+    @api.depends("partner_ids", "company_id")
+    def _compute_policy_id(self):
+        for wizard in self:
+            partner = wizard._single_partner()
+            wizard.policy_id = partner._get_followup_policy() if partner else False
+
+    @api.depends("partner_ids", "company_id")
+    def _compute_level_id(self):
+        for wizard in self:
+            partner = wizard._single_partner()
+            wizard.level_id = partner._get_followup_default_level() if partner else False
+
+    @api.depends("level_id")
+    def _compute_channels(self):
+        for wizard in self:
+            wizard.send_email = wizard.level_id.send_email and bool(
+                wizard.level_id.mail_template_id
+            )
+            wizard.send_letter = wizard.level_id.send_letter
+
+    @api.depends("partner_ids", "level_id", "company_id")
+    def _compute_email_preview(self):
+        for wizard in self:
+            partner = wizard.partner_ids._origin[:1].with_company(wizard.company_id)
+            level = wizard.level_id
+            if partner and not level:
+                state = partner._get_followup_state()
+                level = partner._get_followup_manual_level(state, mass=True)[0]
+            template = level.mail_template_id.with_company(wizard.company_id).with_context(
+                followup_level_id=level.id
+            )
+            wizard.preview_partner_id = partner
+            wizard.email_subject = wizard.email_preview = False
+            if not template:
+                continue
+            try:
+                wizard.email_subject = template._render_field("subject", partner.ids)[partner.id]
+                wizard.email_preview = template._render_field("body_html", partner.ids)[partner.id]
+            except UserError as error:
+                # Shown instead of the preview: sending would fail the same way, and
+                # be recorded as an error in the customer's history.
+                cause = str(error.args[0]).strip().splitlines()[-1]
+                wizard.email_subject = self.env._("This email cannot be rendered.")
+                wizard.email_preview = Markup("<p class='text-danger'>%s</p>") % self.env._(
+                    "The template of level %(level)s fails: %(cause)s",
+                    level=level.name,
+                    cause=cause,
+                )
+
+    @api.depends("company_id")
+    def _compute_statement_warning(self):
+        for wizard in self:
+            wizard.statement_warning = self.env["res.partner"]._get_followup_statement_warning(
+                wizard.company_id
+            )
+
+    @api.depends("partner_ids", "level_id", "company_id")
+    def _compute_skip_summary(self):
+        for wizard in self:
+            partners = wizard.partner_ids._origin.with_company(wizard.company_id)
+            if len(partners) < 2:
+                wizard.skip_summary = False
+                continue
+            states = self.env["credit.followup.engine"]._get_states(partners, wizard.company_id)
+            reasons = []
+            for partner in partners:
+                reason = partner._get_followup_manual_level(
+                    states[partner.id], wizard.level_id or None, mass=True
+                )[1]
+                if reason:
+                    reasons.append(
+                        self.env._(
+                            "%(partner)s: %(reason)s", partner=partner.display_name, reason=reason
+                        )
+                    )
+            wizard.skip_summary = (
+                self.env._(
+                    "%(count)s of %(total)s customers will be left out:\n%(reasons)s",
+                    count=len(reasons),
+                    total=len(partners),
+                    reasons="\n".join(reasons),
+                )
+                if reasons
+                else False
+            )
+
+    def _single_partner(self):
+        self.ensure_one()
+        partners = self.partner_ids._origin
+        return partners.with_company(self.company_id) if len(partners) == 1 else partners.browse()
+
+    def action_send(self):
+        self.ensure_one()
+        partners = self.partner_ids.with_company(self.company_id)
+        chosen = bool(self.level_id)
+        result = partners.with_company(self.company_id)._followup_send_manually(
+            level=self.level_id or None,
+            send_email=self.send_email if chosen else None,
+            send_letter=self.send_letter if chosen else None,
+        )
+        if len(partners) == 1 and result["skipped"]:
+            raise UserError(
+                self.env._(
+                    "No follow-up sent to %(partner)s: %(reason)s.",
+                    partner=partners.display_name,
+                    reason=result["skipped"][partners.commercial_partner_id],
+                )
+            )
+        messages = [self.env._("%(count)s follow-ups sent.", count=len(result["done"]))]
+        if result["failed"]:
+            messages.append(
+                self.env._(
+                    "Failed for %(partners)s: see their follow-up history.",
+                    partners=", ".join(result["failed"].mapped("display_name")),
+                )
+            )
+        if result["skipped"]:
+            messages.append(
+                self.env._(
+                    "Left out: %(partners)s.",
+                    partners=", ".join(
+                        self.env._("%(partner)s (%(reason)s)", partner=p.display_name, reason=r)
+                        for p, r in result["skipped"].items()
+                    ),
+                )
+            )
+        trouble = result["failed"] or result["skipped"]
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Follow-ups"),
+                "message": " ".join(messages),
+                "type": "danger" if result["failed"] else "warning" if trouble else "success",
+                "sticky": bool(trouble),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_print_letter(self):
+        self.ensure_one()
+        partner = self._single_partner()
+        if not partner:
+            raise UserError(self.env._("Print letters one customer at a time."))
+        return (
+            self.env.ref("credit_collections.action_report_followup_letter")
+            .with_context(followup_level_id=self.level_id.id)
+            .report_action(partner)
+        )

@@ -240,6 +240,10 @@ class CreditFollowupEngine(models.AbstractModel):
     def _apply_level_safely(self, partner, company, level, state, **options):
         """Apply a level in a savepoint: a failure on one customer is logged on it
         and leaves nothing half-done, and the run goes on."""
+        # Everything a follow-up emails (the email, activity assignment notices)
+        # waits in the mail queue: a run never blocks on the mail server.
+        self = self.with_context(mail_notify_force_send=False)
+        partner = partner.with_context(mail_notify_force_send=False)
         try:
             with self.env.cr.savepoint():
                 # A run in another transaction (the scheduled action and a collector,

@@ -1,8 +1,12 @@
-"""Credit check on confirming one order of a customer with many open invoices and
-confirmed orders, next to Odoo's own credit + credit_to_invoice on the same data.
+"""Credit check on confirming one order of the customer with the most open items
+of the data set of the benchmarks (common.generate_dataset), next to what Odoo
+does on the same order: its credit warning (partner credit + credit_to_invoice
+against the credit limit).
 
 Run through benchmarks/run, which prepares a fresh database:
-    benchmarks/run [--small] [--invoices N] [--orders N] [--repeat N] [--log-queries]
+    benchmarks/run --only credit_check [--small] [--partners N] [--invoices N]
+                   [--orders N] [--repeat N] [--log-queries]
+benchmarks/suite.py runs it too, with the other operations, through measure_check.
 """
 
 import os
@@ -17,12 +21,8 @@ from odoo.exceptions import UserError
 BENCHMARK = "credit_check"
 # High enough for every generated customer book: the check passes.
 CREDIT_LIMIT = 10**12
-PEER = "Odoo: partner credit + credit_to_invoice"
-# Data size options: default, with --small, help.
-SIZES = {
-    "invoices": (10_000, 200, "open customer invoices of the benchmark customer"),
-    "orders": (1_000, 20, "confirmed orders not yet invoiced of the benchmark customer"),
-}
+PEER = "Odoo: order credit warning (credit + credit_to_invoice)"
+SIZES = common.DATA_SIZES
 
 
 def set_credit_policy(book):
@@ -43,13 +43,14 @@ def set_credit_policy(book):
     )
 
 
-def new_quotation(env, book):
+def new_quotation(env, book, partner=None):
+    """A quotation of one unit at 100.00 for partner (else the book's customer)."""
     return (
         env["sale.order"]
         .with_company(book.company)
         .create(
             {
-                "partner_id": book.partner.id,
+                "partner_id": (partner or book.partner).id,
                 "company_id": book.company.id,
                 "order_line": [
                     (
@@ -104,82 +105,80 @@ def check_confirmation(env, book, quotation):
     return refusals
 
 
+def measure_check(env, book, quotation, repeat, label=""):
+    """The credit check of confirming quotation, and Odoo's credit warning of the
+    same quotation, median of repeat runs: [common.Result]."""
+    batch = quotation.with_context(credit_confirm_batch=(quotation.id,))
+    partner = quotation.partner_id.commercial_partner_id
+    env.cr.execute(
+        """
+        SELECT count(*) FROM account_move_line line
+          JOIN account_account account ON account.id = line.account_id
+         WHERE line.partner_id = %s AND account.account_type = 'asset_receivable'
+           AND line.parent_state = 'posted' AND NOT line.reconciled
+        """,
+        [partner.id],
+    )
+    open_items = env.cr.fetchone()[0]
+    orders = env["sale.order"].search_count(
+        [("partner_id", "=", partner.id), ("state", "=", "sale")]
+    )
+
+    def credit_check():
+        message = batch._confirmation_error_message()
+        if message is not False:
+            raise AssertionError(f"the credit check refused the order: {message}")
+
+    def odoo_warning():
+        # What Odoo computes on the quotation: credit + credit_to_invoice + order.
+        return quotation.partner_credit_warning
+
+    size = f"{open_items:,} open items, {orders:,} orders; {book.describe()}"
+    return [
+        common.Result(
+            f"credit check on confirming one order: {label or 'one customer'}",
+            size,
+            common.measure(env, credit_check, repeat),
+            PEER,
+            common.measure(env, odoo_warning, repeat),
+        )
+    ]
+
+
 def main():
     args = common.parse_args(__doc__.split("\n\n")[0], SIZES)
     with common.odoo_env(args) as env:
         company = env.ref("base.main_company")
-        print(f"Generating {args.invoices:,} invoices and {args.orders:,} orders...", flush=True)
-        book = common.generate_customer_book(env, company, args.invoices, args.orders)
+        print(
+            f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
+            f"{args.orders:,} orders...",
+            flush=True,
+        )
+        book = common.generate_dataset(env, company, args.partners, args.invoices, args.orders)
         set_credit_policy(book)
         quotation = new_quotation(env, book)
         env.cr.commit()
         size = common.database_size(env)
         print(
-            f"Generated {book.describe()} for {book.partner.name} in {book.seconds:.1f} s; "
+            f"Generated {book.describe()} in {book.seconds:.1f} s; "
             f"database size {size / 2**20:.0f} MB"
         )
-        checks = common.check_customer_book(env, book)
-        print(
-            "Data checked with Odoo's figures: credit {credit:,.2f}, credit_to_invoice "
-            "{credit_to_invoice:,.2f}, credit_exposure {credit_exposure:,.2f}".format(**checks)
-        )
+        checks = common.check_dataset(env, book)
+        print("Data checked with Odoo's figures")
         refusals = check_confirmation(env, book, quotation)
         print("action_confirm passes; refused when changed to:")
         for case, message in refusals.items():
             reasons = [line for line in message.splitlines() if line.startswith("- ")]
             print(f"  {case}: {' '.join(reasons) or message}")
-
-        partner = book.partner.with_company(company)
-        batch = quotation.with_context(credit_confirm_batch=(quotation.id,))
-
-        def credit_check():
-            message = batch._confirmation_error_message()
-            if message is not False:
-                raise AssertionError(f"the credit check refused the order: {message}")
-
-        def odoo_credit():
-            return partner.credit + partner.credit_to_invoice
-
-        def credit_exposure():
-            return partner.credit_exposure
-
-        def confirm():
-            with env.cr.savepoint() as savepoint:
-                quotation.action_confirm()
-                env.flush_all()
-                savepoint.close(rollback=True)
-
-        peer = common.measure(env, odoo_credit, args.repeat)
-        results = [
-            common.Result(
-                "credit check on confirming one order",
-                book.describe(),
-                common.measure(env, credit_check, args.repeat),
-                PEER,
-                peer,
-            ),
-            common.Result(
-                "credit_exposure of the customer",
-                book.describe(),
-                common.measure(env, credit_exposure, args.repeat),
-                PEER,
-                peer,
-            ),
-            common.Result(
-                "action_confirm of one order (rolled back)",
-                book.describe(),
-                common.measure(env, confirm, args.repeat),
-            ),
-        ]
+        results = measure_check(env, book, quotation, args.repeat)
         print(f"\nMedian of {args.repeat} runs, ORM cache emptied before each:\n")
         common.print_table(results)
         if args.log_queries:
             common.print_queries(results)
         if args.results_dir:
-            name = args.name or f"{BENCHMARK}_{args.invoices}x{args.orders}"
+            name = args.name or f"{BENCHMARK}_{args.partners}x{args.invoices}x{args.orders}"
             data = {
-                "invoices": len(book.invoices),
-                "orders": len(book.orders),
+                **book.sizes(),
                 "generation_seconds": round(book.seconds, 3),
                 "database_size_bytes": size,
                 "checks": checks,

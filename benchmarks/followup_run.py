@@ -1,12 +1,14 @@
-"""One full follow-up run (the scheduled action) over many customers sharing many
-open invoices: the levels of the default follow-up policy applied (emails queued,
-letters and invoices printed, activities, credit holds). Prints its time and SQL
+"""One full follow-up run (the scheduled action) over the data set of the
+benchmarks (common.generate_dataset): the levels of the default follow-up policy
+applied (emails queued, letters and invoices printed, activities, credit holds).
+Prints its time and SQL
 query count, per batch of customers and per customer, and the queries and time of
 each call, by level.
 
 Run through benchmarks/run, which prepares a fresh database:
-    benchmarks/run [--only followup_run] [--small] [--partners N] [--invoices N]
-                   [--no-documents] [--log-queries]
+    benchmarks/run --only followup_run [--small] [--partners N] [--invoices N]
+                   [--orders N] [--no-documents] [--log-queries]
+benchmarks/suite.py runs it too, with the other operations, through run_followups.
 
 Nothing is sent: the engine queues its emails (mail_notify_force_send=False) for
 the mail scheduler, which never runs here, and the SMTP server is a closed port,
@@ -16,7 +18,6 @@ someone else) fails and shows in the figures.
 
 import contextlib
 import functools
-import importlib
 import os
 import sys
 import threading
@@ -28,10 +29,7 @@ from odoo import fields
 
 BENCHMARK = "followup_run"
 # Data size options: default, with --small, help.
-SIZES = {
-    "partners": (10_000, 200, "customers, companies with an email"),
-    "invoices": (100_000, 2_000, "open customer invoices, shared out among the customers"),
-}
+SIZES = common.DATA_SIZES
 FLAGS = {
     "no-documents": "levels without letters nor invoices attached: no PDF rendering "
     "(wkhtmltopdf, about a second a PDF), for a quicker run",
@@ -58,29 +56,37 @@ PROFILED = (
     ("credit.followup.engine", "_get_states"),
     ("credit.followup.engine", "_line_figures"),
     ("credit.followup.engine", "_end_episode"),
+    ("credit.followup.engine", "_apply_levels_safely"),
+    ("credit.followup.engine", "_apply_levels_one_by_one"),
     ("credit.followup.engine", "_apply_level_safely"),
     ("credit.exposure", "_lock_partners"),
+    ("credit.followup.engine", "_apply_levels"),
     ("credit.followup.engine", "_apply_level"),
+    ("credit.followup.engine", "_followup_lines_by_partner"),
     ("res.partner", "_get_followup_lines"),
     ("credit.followup.history", "create"),
+    ("credit.followup.engine", "_send_emails"),
     ("credit.followup.engine", "_send_email"),
     ("res.partner", "_get_followup_recipients"),
     ("mail.template", "_generate_template"),
     ("res.partner", "message_post"),
+    ("credit.followup.engine", "_print_letters"),
     ("credit.followup.engine", "_print_letter"),
     ("credit.followup.engine", "_invoice_attachments"),
+    ("credit.followup.engine", "_render_pdfs"),
     ("ir.actions.report", "_render_qweb_pdf"),
     ("ir.actions.report", "_run_wkhtmltopdf"),
+    ("credit.followup.engine", "_schedule_activities"),
     ("credit.followup.engine", "_schedule_activity"),
     ("res.partner", "activity_schedule"),
+    ("credit.followup.engine", "_set_credit_holds"),
+    ("credit.followup.engine", "_invoice_fees"),
     ("credit.followup.engine", "_invoice_fee"),
 )
 # A progress line at most every so many seconds.
 PROGRESS_SECONDS = 30
 # Calls whose SQL is printed with --log-queries (the last call of each path).
-LOGGED = {"_candidate_partner_ids", "_get_states", "_end_episode", "_apply_level_safely"}
-# What happens to each customer: the actions of a level, or the end of an episode.
-PER_CUSTOMER = {"_apply_level_safely", "_end_episode"}
+LOGGED = {"_candidate_partner_ids", "_get_states", "_end_episode", "_apply_levels_safely"}
 
 
 # ----------------------------------------------------------------------
@@ -176,8 +182,7 @@ class CallProfile:
             for model, method in PROFILED:
                 cls = type(env[model])
                 if not callable(getattr(cls, method, None)):
-                    print(f"Not profiled: {model}.{method} does not exist")
-                    continue
+                    continue  # a method of another version of the engine
                 label = method
                 if method == "_apply_level_safely":
 
@@ -309,21 +314,31 @@ def prepare_company(company, no_documents=False):
 
 
 def expected_levels(env, base, levels):
-    """{level id: customers}: the level each customer's oldest invoice has reached
-    today, from the generated data (all open, nothing excluded, no minimum)."""
+    """{level id: customers}: the level each customer's oldest open item (residual
+    above zero) has reached today, from the data (nothing excluded, nothing paused,
+    no promise), the company's minimum overdue amount applied as the engine does."""
     today = fields.Date.context_today(env.user)
+    env.flush_all()
     env.cr.execute(
         """
-        SELECT partner_id, MIN(invoice_date_due) FROM account_move
-         WHERE id = ANY(%s) GROUP BY partner_id
+        SELECT MIN(line.date_maturity),
+               COALESCE(SUM(line.amount_residual) FILTER (WHERE line.date_maturity < %s), 0)
+          FROM account_move_line line
+          JOIN account_account account ON account.id = line.account_id
+         WHERE line.partner_id = ANY(%s) AND line.company_id = %s
+           AND account.account_type = 'asset_receivable' AND line.parent_state = 'posted'
+           AND NOT line.reconciled AND line.amount_residual > 0
+      GROUP BY line.partner_id
         """,
-        [base.invoices.ids],
+        [today, base.partners.ids, base.company.id],
     )
+    rows = env.cr.fetchall()
+    minimum = base.company.credit_followup_min_amount
     expected = dict.fromkeys(levels.ids, 0)
-    for _partner_id, oldest_due in env.cr.fetchall():
+    for oldest_due, overdue in rows:
         days = (today - oldest_due).days
         reached = [level for level in levels if level.delay <= days]
-        if reached:
+        if reached and (reached[-1].delay < 0 or overdue >= minimum):
             expected[reached[-1].id] += 1
     return expected
 
@@ -394,192 +409,223 @@ def outcome(env, base, before):
 
 
 # ----------------------------------------------------------------------
+# Measurement
+# ----------------------------------------------------------------------
+
+
+def run_followups(env, data, levels, run, log_queries=False):
+    """Runs run() (a full follow-up run: the scheduled action, batches committed
+    one by one) over data (common.DataSet) once, profiled, and checks what it did.
+
+    :return: {seconds, queries, summary, levels, profile, problems}: summary the
+        figures of the run; levels a row per level (customers reaching it from the
+        data, histories created, their states); problems what is wrong (failed
+        follow-ups, emails sent instead of queued, histories not matching the data)
+    """
+    level_names = {level.id: level.name for level in levels}
+    expected = expected_levels(env, data, levels)
+    before = snapshot(env, data)
+    env.cr.commit()
+    env.invalidate_all()
+    profile = CallProfile(log_queries=log_queries)
+    with profile.profiling(env, env.cr, level_names):
+        cr_before = env.cr.sql_log_count
+        start = time.perf_counter()
+        run()
+        env.flush_all()
+        seconds = time.perf_counter() - start
+        cr_queries = env.cr.sql_log_count - cr_before
+    env.cr.commit()
+    queries = profile.queries
+    created, histories, mails = outcome(env, data, before)
+
+    batches, batch_queries = profile.total("_run_batch")
+    # Choosing the customers and computing their states: what must not grow with
+    # the customers, only with the batches.
+    selection_queries = (
+        profile.total("_update_promises")[1]
+        + profile.total("_candidate_partner_ids")[1]
+        + profile.total("_get_states")[1]
+    )
+    actioned = created["histories"]
+    summary = {
+        "customers": len(data.partners),
+        "invoices": len(data.invoices),
+        "candidates": profile.candidates,
+        "batches": batches,
+        "histories_created": created["histories"],
+        "mail_mail_created": created["mail_mail"],
+        "mail_mail_outgoing": created["mail_mail_outgoing"],
+        **{f"mail_mail ({kind})": count for kind, count in mails.items()},
+        "messages_posted": created["messages"],
+        "activities_created": created["activities"],
+        "pdf_attachments_created": created["pdf_attachments"],
+        "credit_holds_set": created["credit_holds"],
+        "seconds": round(seconds, 3),
+        "sql_seconds": round(profile.sql_seconds, 3),
+        "queries": queries,
+        "queries_of_the_cursor": cr_queries,
+        "queries_of_other_cursors": queries - cr_queries,
+        "queries_per_batch": round(queries / max(batches, 1), 1),
+        "queries_per_customer": round(queries / len(data.partners), 2),
+        "selection_and_state_queries": selection_queries,
+        "selection_and_state_queries_per_batch": round(selection_queries / max(batches, 1), 1),
+        "queries_per_history": round((queries - selection_queries) / max(actioned, 1), 2),
+        "commit_queries (flush, post-commit)": profile.total("commit")[1],
+    }
+    level_rows = []
+    for level in levels:
+        states = histories.get(level.id, {})
+        level_rows.append(
+            {
+                "level": level.name,
+                "delay": level.delay,
+                "customers": expected[level.id],
+                "histories": sum(states.values()),
+                "states": states,
+            }
+        )
+
+    problems = []
+    errors = sum(states.get("error", 0) for states in histories.values())
+    if errors:
+        problems.append(f"{errors} follow-ups failed (history state error)")
+    not_queued = created["mail_mail"] - created["mail_mail_outgoing"]
+    if not_queued:
+        problems.append(
+            f"{not_queued} emails sent at once, not queued: "
+            + ", ".join(f"{kind} {count}" for kind, count in mails.items())
+        )
+    for row in level_rows:
+        if row["histories"] != row["customers"]:
+            problems.append(
+                f"{row['level']}: {row['histories']} histories for {row['customers']} "
+                "customers reaching it"
+            )
+    emailed = sum(row["customers"] for row in level_rows if row["delay"] < 60)
+    if not created["mail_mail_outgoing"] and emailed:
+        problems.append("no email queued")
+    return {
+        "seconds": seconds,
+        "queries": queries,
+        "summary": summary,
+        "levels": level_rows,
+        "profile": profile,
+        "problems": problems,
+    }
+
+
+def print_report(report, data, log_queries=False, file=None):
+    file = file or sys.stdout
+    summary = report["summary"]
+    print(f"\nOne full follow-up run, {data.describe()}:\n", file=file)
+    print_rows(
+        ("figure", "value"), [(name, f"{value:,}") for name, value in summary.items()], file=file
+    )
+    print(
+        "\nFollow-up levels (customers reaching each, from the data; histories created):\n",
+        file=file,
+    )
+    print_rows(
+        ("level", "customers", "histories", "history states"),
+        [
+            (
+                f"{row['level']} ({row['delay']:+d} days)",
+                row["customers"],
+                row["histories"],
+                ", ".join(f"{state} {count}" for state, count in sorted(row["states"].items())),
+            )
+            for row in report["levels"]
+        ],
+        file=file,
+    )
+    print("\nQueries and time by call (inclusive; every cursor of the thread):\n", file=file)
+    print_profile(report["profile"], file=file)
+    if log_queries:
+        print_logged_queries(report["profile"], file=file)
+    for problem in report["problems"]:
+        print(f"Problem: {problem}", file=file)
+
+
+def report_json(report):
+    """The report without its profile object, the calls instead, for JSON."""
+    return {
+        **report["summary"],
+        "levels": report["levels"],
+        "calls": [
+            {"path": list(path), **{key: round(value, 4) for key, value in stat.items()}}
+            for path, stat in report["profile"].rows()
+        ],
+        "problems": report["problems"],
+    }
+
+
+# ----------------------------------------------------------------------
 # Main
 # ----------------------------------------------------------------------
 
 
 def main():
     args = common.parse_args(__doc__.split("\n\n")[0], SIZES, flags=FLAGS)
-    if args.invoices < args.partners:
-        print("--invoices must be at least --partners: one invoice each", file=sys.stderr)
-        return 2
     args.repeat = 1  # one run: it changes what the next one would do
     with common.odoo_env(args, ODOO_OPTIONS) as env:
-        # importable once the registry is loaded (the addons path set)
-        engine_module = importlib.import_module(
-            "odoo.addons.credit_collections.models.credit_followup_engine"
-        )
-        batch_size = engine_module.BATCH_SIZE
         company = env.ref("base.main_company")
-        policy, levels = prepare_company(company, args.no_documents)
-        level_names = {level.id: level.name for level in levels}
+        _policy, levels = prepare_company(company, args.no_documents)
         print(
-            f"Generating {args.partners:,} customers and {args.invoices:,} invoices...", flush=True
+            f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
+            f"{args.orders:,} orders...",
+            flush=True,
         )
         # The collector of every customer: its salesperson.
-        salesperson = env.ref("base.user_admin")
-        base = common.generate_customers(
-            env, company, args.partners, args.invoices, salesperson=salesperson
+        data = common.generate_dataset(
+            env,
+            company,
+            args.partners,
+            args.invoices,
+            args.orders,
+            salesperson=env.ref("base.user_admin"),
         )
         env.cr.commit()
         size = common.database_size(env)
         print(
-            f"Generated {base.describe()} in {base.seconds:.1f} s; "
+            f"Generated {data.describe()} in {data.seconds:.1f} s; "
             f"database size {size / 2**20:.0f} MB"
         )
-        checks = common.check_customers(env, base)
-        print(
-            "Data checked with Odoo's figures: receivable {receivable:,.2f}; res.partner.credit "
-            "of {sampled_customers} customers equals the sum of their invoices' residual".format(
-                **checks
-            )
+        checks = common.check_dataset(env, data)
+        print("Data checked with Odoo's figures")
+        print("Running the follow-ups...", flush=True)
+        report = run_followups(
+            env, data, levels, env["res.partner"]._cron_run_followups, args.log_queries
         )
-        expected = expected_levels(env, base, levels)
-        missing = [level_names[level_id] for level_id, count in expected.items() if not count]
-        if missing:
-            print(f"Warning: no customer reaches {', '.join(missing)}: more customers needed")
-
-        before = snapshot(env, base)
-        env.cr.commit()
-        env.invalidate_all()
-        profile = CallProfile(log_queries=args.log_queries)
-        print(
-            f"Running the follow-ups ({policy.name}"
-            + (", without letters nor invoices attached" if args.no_documents else "")
-            + f", batches of {batch_size}, committed one by one)...",
-            flush=True,
-        )
-        with profile.profiling(env, env.cr, level_names):
-            cr_before = env.cr.sql_log_count
-            start = time.perf_counter()
-            env["res.partner"]._cron_run_followups()
-            env.flush_all()
-            seconds = time.perf_counter() - start
-            cr_queries = env.cr.sql_log_count - cr_before
-        env.cr.commit()
-        queries = profile.queries
-        created, histories, mails = outcome(env, base, before)
-
-        batches, batch_queries = profile.total("_run_batch")
-        per_customer_calls = per_customer_queries = 0
-        for label in PER_CUSTOMER:
-            calls, label_queries = profile.total(label)
-            per_customer_calls += calls
-            per_customer_queries += label_queries
-        # Choosing the customers and computing their states: what must not grow
-        # with the customers, only with the batches.
-        selection_queries = (
-            profile.total("_update_promises")[1]
-            + profile.total("_candidate_partner_ids")[1]
-            + batch_queries
-            - per_customer_queries
-        )
-        commit_queries = profile.total("commit")[1]
-        summary = {
-            "customers": len(base.partners),
-            "invoices": len(base.invoices),
-            "candidates": profile.candidates,
-            "batches": batches,
-            "customers_actioned": per_customer_calls,
-            "histories_created": created["histories"],
-            "mail_mail_created": created["mail_mail"],
-            "mail_mail_outgoing": created["mail_mail_outgoing"],
-            **{f"mail_mail ({kind})": count for kind, count in mails.items()},
-            "messages_posted": created["messages"],
-            "activities_created": created["activities"],
-            "pdf_attachments_created": created["pdf_attachments"],
-            "credit_holds_set": created["credit_holds"],
-            "seconds": round(seconds, 3),
-            "sql_seconds": round(profile.sql_seconds, 3),
-            "queries": queries,
-            "queries_of_the_cursor": cr_queries,
-            "queries_of_other_cursors": queries - cr_queries,
-            "queries_per_batch": round(queries / max(batches, 1), 1),
-            "queries_per_customer": round(queries / len(base.partners), 2),
-            "selection_and_state_queries": selection_queries,
-            "selection_and_state_queries_per_batch": round(selection_queries / max(batches, 1), 1),
-            "per_customer_action_queries": per_customer_queries,
-            "queries_per_customer_actioned": round(
-                per_customer_queries / max(per_customer_calls, 1), 2
-            ),
-            "commit_queries (flush, post-commit)": commit_queries,
-        }
-
-        print(f"\nOne full follow-up run, {base.describe()}:\n")
-        print_rows(("figure", "value"), [(name, f"{value:,}") for name, value in summary.items()])
-        print("\nFollow-up levels (customers reaching each, from the data; histories created):\n")
-        level_rows = []
-        for level in levels:
-            states = histories.get(level.id, {})
-            level_rows.append(
-                (
-                    f"{level.name} ({level.delay:+d} days)",
-                    expected[level.id],
-                    sum(states.values()),
-                    ", ".join(f"{state} {count}" for state, count in sorted(states.items())),
-                )
-            )
-        print_rows(("level", "customers", "histories", "history states"), level_rows)
-        print("\nQueries and time by call (inclusive; every cursor of the thread):\n")
-        print_profile(profile)
-        if args.log_queries:
-            print_logged_queries(profile)
-
-        errors = sum(states.get("error", 0) for states in histories.values())
-        problems = []
-        if errors:
-            problems.append(f"{errors} follow-ups failed (history state error)")
-        not_queued = created["mail_mail"] - created["mail_mail_outgoing"]
-        if not_queued:
-            problems.append(
-                f"{not_queued} emails sent at once, not queued: "
-                + ", ".join(f"{kind} {count}" for kind, count in mails.items())
-            )
-        for level in levels:
-            if sum(histories.get(level.id, {}).values()) != expected[level.id]:
-                problems.append(f"{level.name}: histories differ from the customers reaching it")
-        for problem in problems:
-            print(f"Problem: {problem}")
-
+        print_report(report, data, args.log_queries)
         if args.results_dir:
             name = args.name or f"{BENCHMARK}_{args.partners}x{args.invoices}" + (
                 "_no_documents" if args.no_documents else ""
             )
             measurement = common.Measurement(
-                seconds=seconds, queries=queries, runs=[seconds], query_counts=[queries]
+                seconds=report["seconds"],
+                queries=report["queries"],
+                runs=[report["seconds"]],
+                query_counts=[report["queries"]],
             )
-            data = {
-                **summary,
+            result = common.Result("full follow-up run", data.describe(), measurement)
+            json_data = {
+                **report_json(report),
                 "no_documents": args.no_documents,
-                "batch_size": batch_size,
-                "generation_seconds": round(base.seconds, 3),
+                "generation_seconds": round(data.seconds, 3),
                 "database_size_bytes": size,
                 "checks": checks,
-                "levels": {
-                    level_names[level.id]: {
-                        "delay": level.delay,
-                        "customers": expected[level.id],
-                        "histories": histories.get(level.id, {}),
-                    }
-                    for level in levels
-                },
-                "calls": [
-                    {"path": list(path), **{key: round(value, 4) for key, value in stat.items()}}
-                    for path, stat in profile.rows()
-                ],
-                "problems": problems,
             }
-            result = common.Result("full follow-up run (_cron_run)", base.describe(), measurement)
             path = common.write_json(
                 os.path.join(args.results_dir, name + ".json"),
                 BENCHMARK,
                 env,
                 args,
-                data,
+                json_data,
                 [result],
             )
             print(f"\nResults written to {os.path.relpath(path)}")
-    return 1 if problems else 0
+    return 1 if report["problems"] else 0
 
 
 if __name__ == "__main__":

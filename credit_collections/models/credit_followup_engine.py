@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from psycopg2 import errors
 
-from odoo import Command, api, fields, models
+from odoo import Command, api, fields, models, tools
 from odoo.tools import SQL, split_every
 
 _logger = logging.getLogger(__name__)
@@ -221,63 +221,101 @@ class CreditFollowupEngine(models.AbstractModel):
 
     def _run_batch(self, partners, company):
         states = self._get_states(partners, company)
-        for partner in partners.with_company(company):
+        partners = partners.commercial_partner_id.with_company(company)
+        ended = partners.browse()
+        due = []
+        for partner in partners:
             state = states[partner.id]
             if not state["oldest_due"] or not state["reached_level"]:
                 if state["current_level"]:
-                    self._end_episode(partner)
+                    ended |= partner
                 continue
-            if state["status"] != "action_needed" or not state["level"]:
-                continue
-            self._apply_level_safely(partner, company, state["level"], state, trigger="cron")
+            if state["status"] == "action_needed" and state["level"]:
+                due.append((partner, state["level"], state))
+        if ended:
+            self._end_episode(ended)
+        if due:
+            self._apply_levels_safely(due, company, trigger="cron")
 
-    def _end_episode(self, partner):
+    def _end_episode(self, partners):
         # Follow-up state is bookkeeping of the engine, written whoever runs it.
-        partner.sudo().write(
-            {"followup_level_id": False, "followup_episode": partner.followup_episode + 1}
-        )
+        for episode, group in partners.sudo().grouped("followup_episode").items():
+            group.write({"followup_level_id": False, "followup_episode": episode + 1})
 
     def _apply_level_safely(self, partner, company, level, state, **options):
-        """Apply a level in a savepoint: a failure on one customer is logged on it
-        and leaves nothing half-done, and the run goes on."""
-        # Everything a follow-up emails (the email, activity assignment notices)
-        # waits in the mail queue: a run never blocks on the mail server.
+        """Apply a level to one customer (see _apply_levels_safely).
+
+        :return: the history recorded (state "error" on failure), empty when a
+            concurrent run did it first
+        """
+        partner = partner.commercial_partner_id
+        histories = self._apply_levels_safely([(partner, level, state)], company, **options)
+        return histories.get(partner.id, self.env["credit.followup.history"])
+
+    def _apply_levels_safely(self, items, company, **options):
+        """Apply levels to customers together, in a savepoint: when anything fails
+        nothing of the batch is kept and each customer is done again alone, so that
+        a failure on one customer is logged on it, leaves nothing half-done, and the
+        others go on.
+
+        :param items: [(commercial partner, level, state from _get_states)]
+        :return: {partner id: history}
+        """
+        # Everything a follow-up emails waits in the mail queue: a run never blocks
+        # on the mail server.
         self = self.with_context(mail_notify_force_send=False)
-        partner = partner.with_context(mail_notify_force_send=False)
+        partners = self.env["res.partner"].browse([partner.id for partner, _level, _state in items])
         try:
             with self.env.cr.savepoint():
                 # A run in another transaction (the scheduled action and a collector,
-                # say) waits here, then finds the customer done.
-                self.env["credit.exposure"]._lock_partners(partner)
-                return self._apply_level(partner, company, level, state, **options)
+                # say) waits here, then finds the customers done.
+                self.env["credit.exposure"]._lock_partners(partners)
+                return self._apply_levels(items, company, **options)
         except (errors.SerializationFailure, errors.ExclusionViolation):
-            _logger.info("Follow-up of partner %s done by a concurrent run", partner.id)
             self.env.invalidate_all()
-            return self.env["credit.followup.history"]
+            if len(items) > 1:
+                return self._apply_levels_one_by_one(items, company, **options)
+            _logger.info("Follow-up of partner %s done by a concurrent run", partners.id)
+            return {}
         except Exception as error:
-            _logger.warning("Follow-up of partner %s failed", partner.id, exc_info=True)
             self.env.invalidate_all()
-            message = self.env._(
-                "Follow-up %(level)s failed: %(error)s", level=level.name, error=str(error)
+            if len(items) > 1:
+                return self._apply_levels_one_by_one(items, company, **options)
+            _logger.warning("Follow-up of partner %s failed", partners.id, exc_info=True)
+            (_partner, level, state) = items[0]
+            return {
+                partners.id: self._record_failure(partners, company, level, state, error, options)
+            }
+
+    def _apply_levels_one_by_one(self, items, company, **options):
+        histories = {}
+        for item in items:
+            histories.update(self._apply_levels_safely([item], company, **options))
+        return histories
+
+    def _record_failure(self, partner, company, level, state, error, options):
+        message = self.env._(
+            "Follow-up %(level)s failed: %(error)s", level=level.name, error=str(error)
+        )
+        # Logged whoever runs it: the collector must see why nothing was sent.
+        partner.sudo().message_post(body=message, subtype_xmlid="mail.mt_note")
+        return (
+            self.env["credit.followup.history"]
+            .sudo()
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "level_id": level.id,
+                    "episode": partner.with_company(company).followup_episode,
+                    "state": "error",
+                    "trigger": options.get("trigger", "cron"),
+                    "user_id": self._acting_user(options).id,
+                    "overdue_amount": state["overdue"],
+                    "summary": message,
+                }
             )
-            partner.sudo().message_post(body=message, subtype_xmlid="mail.mt_note")
-            return (
-                self.env["credit.followup.history"]
-                .sudo()
-                .create(
-                    {
-                        "partner_id": partner.id,
-                        "company_id": company.id,
-                        "level_id": level.id,
-                        "episode": partner.followup_episode,
-                        "state": "error",
-                        "trigger": options.get("trigger", "cron"),
-                        "user_id": self._acting_user(options).id,
-                        "overdue_amount": state["overdue"],
-                        "summary": message,
-                    }
-                )
-            )
+        )
 
     def _acting_user(self, options):
         return self.env.user if options.get("trigger") == "manual" else self.env["res.users"]
@@ -286,175 +324,505 @@ class CreditFollowupEngine(models.AbstractModel):
     # Actions of a level
     # ------------------------------------------------------------------
 
-    def _apply_level(
-        self, partner, company, level, state, trigger="cron", send_email=None, send_letter=None
-    ):
-        """Run the actions of level for partner and record them in its history.
+    def _apply_levels(self, items, company, trigger="cron", send_email=None, send_letter=None):
+        """Run the actions of the level of each customer and record them in its
+        history, every action for all customers at once: the queries of a batch do
+        not grow with its number of customers.
 
+        :param items: [(commercial partner, level, state from _get_states)]
         :param send_email, send_letter: channels chosen by hand (None: the level's)
+        :return: {partner id: history}
         """
-        partner = partner.with_company(company)
-        lines = partner._get_followup_lines(reminder_delay=level.delay)
-        history = (
+        self = self.with_company(company)
+        partners = self.env["res.partner"].browse([partner.id for partner, _level, _state in items])
+        level_of = {partner.id: level for partner, level, _state in items}
+        state_of = {partner.id: state for partner, _level, state in items}
+        lines_of = self._followup_lines_by_partner(partners, level_of)
+        # The histories first: a concurrent run that did a customer already makes
+        # this fail before anything is sent.
+        histories = (
             self.env["credit.followup.history"]
             .sudo()
             .create(
-                {
-                    "partner_id": partner.id,
-                    "company_id": company.id,
-                    "level_id": level.id,
-                    "episode": partner.followup_episode,
-                    "trigger": trigger,
-                    "user_id": self._acting_user({"trigger": trigger}).id,
-                    "overdue_amount": state["overdue"],
-                    "move_line_ids": [Command.set(lines.ids)],
-                }
+                [
+                    {
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "level_id": level_of[partner.id].id,
+                        "episode": partner.followup_episode,
+                        "trigger": trigger,
+                        "user_id": self._acting_user({"trigger": trigger}).id,
+                        "overdue_amount": state_of[partner.id]["overdue"],
+                        "move_line_ids": [Command.set(lines_of[partner.id].ids)],
+                    }
+                    for partner in partners
+                ]
             )
         )
-        summary = []
-        if level.manual_action and trigger == "cron":
-            history.activity_id = self._schedule_activity(
-                partner, level, summary=self.env._("Follow-up: %(level)s", level=level.name)
-            )
-            history.state = "manual"
-            summary.append(self.env._("Manual action needed: activity for the collector."))
-        else:
-            # The letter first, so that the email carries it.
-            if send_letter if send_letter is not None else level.send_letter:
-                summary.append(self._print_letter(partner, level, history))
-            if send_email if send_email is not None else level.send_email:
-                summary.append(self._send_email(partner, level, lines, history))
-            if level.create_activity:
-                history.activity_id = self._schedule_activity(partner, level)
-                summary.append(self.env._("Activity scheduled."))
-            if level.set_credit_hold and not partner.credit_hold:
-                partner.sudo().write(
-                    {
-                        "credit_hold": True,
-                        "credit_hold_reason": self.env._(
-                            "Follow-up level %(level)s", level=level.name
-                        ),
-                    }
-                )
-                summary.append(self.env._("Customer put on credit hold."))
-            if level.fee_amount:
-                history.fee_move_id = self._invoice_fee(partner, company, level)
-                summary.append(self.env._("Fee invoiced."))
-        today = fields.Date.context_today(self)
-        lines.sudo().write({"followup_level_id": level.id, "followup_date": today})
-        partner.sudo().write({"followup_level_id": level.id, "followup_last_date": today})
-        history.summary = "\n".join(part for part in summary if part)
-        return history
+        history_of = dict(zip(partners.ids, histories, strict=True))
+        summaries = {partner.id: [] for partner in partners}
+        activities = []  # (partner, level, summary, note) in the order they are set
 
-    def _send_email(self, partner, level, lines, history):
-        recipients = partner._get_followup_recipients()
-        if not any(recipient.email for recipient in recipients):
-            history.activity_id = partner.sudo().activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=self._activity_user(partner).id,
-                summary=self.env._("No email address for follow-ups"),
-                note=self.env._(
+        manual = partners.filtered(
+            lambda partner: level_of[partner.id].manual_action and trigger == "cron"
+        )
+        for partner in manual:
+            level = level_of[partner.id]
+            history_of[partner.id].state = "manual"
+            activities.append(
+                (partner, level, self.env._("Follow-up: %(level)s", level=level.name), None)
+            )
+            summaries[partner.id].append(
+                self.env._("Manual action needed: activity for the collector.")
+            )
+        acting = partners - manual
+
+        def _channel(chosen, level_flag):
+            return chosen if chosen is not None else level_flag
+
+        # The letters first, so that the emails carry them.
+        letter_partners = acting.filtered(
+            lambda partner: _channel(send_letter, level_of[partner.id].send_letter)
+        )
+        if letter_partners:
+            self._print_letters(letter_partners, level_of, lines_of, history_of)
+            for partner in letter_partners:
+                summaries[partner.id].append(self.env._("Letter printed."))
+        email_partners = acting.filtered(
+            lambda partner: _channel(send_email, level_of[partner.id].send_email)
+        )
+        if email_partners:
+            without_email = self._send_emails(
+                email_partners, level_of, lines_of, history_of, summaries
+            )
+            for partner in without_email:
+                level = level_of[partner.id]
+                note = self.env._(
                     "%(partner)s has no email address: follow-up %(level)s was not emailed. "
                     "Add an address or call the customer.",
                     partner=partner.display_name,
                     level=level.name,
-                ),
-            )
-            return self.env._("No email address: activity for the collector.")
-        attachments = history.letter_attachment_id
-        if level.attach_invoices:
-            attachments |= self._invoice_attachments(lines.move_id)
-        collector = partner._get_followup_collector()
-        # Rendered here rather than through the composer, which drops the reply-to
-        # of a single-record message: replies go to the collector, not the chatter.
-        template = level.mail_template_id.with_company(partner.env.company).with_context(
-            followup_level_id=level.id
-        )
-        rendered = template._generate_template(partner.ids, ["subject", "body_html"])[partner.id]
-        # Collectors send follow-ups to customers they usually cannot edit.
-        message = (
-            partner.sudo()
-            .with_context(mail_notify_force_send=False, followup_level_id=level.id)
-            .message_post(
-                subject=rendered.get("subject"),
-                body=rendered.get("body_html"),
-                subtype_xmlid="mail.mt_comment",
-                message_type="comment",
-                partner_ids=recipients.filtered("email").ids,
-                email_from=partner.env.company.email_formatted,
-                reply_to=collector.email_formatted if collector.email else False,
-                attachment_ids=attachments.ids,
-                force_email_lang=partner.lang,
-            )
-        )
-        history.mail_message_id = message[:1]
-        return self.env._(
-            "Email sent to %(recipients)s.",
-            recipients=", ".join(recipients.filtered("email").mapped("email")),
-        )
+                )
+                activities.append(
+                    (partner, None, self.env._("No email address for follow-ups"), note)
+                )
+                summaries[partner.id].append(
+                    self.env._("No email address: activity for the collector.")
+                )
+        for partner in acting.filtered(lambda partner: level_of[partner.id].create_activity):
+            activities.append((partner, level_of[partner.id], None, None))
+            summaries[partner.id].append(self.env._("Activity scheduled."))
+        if activities:
+            created = self._schedule_activities(activities)
+            # The level's own activity wins over the "no email address" one.
+            for (partner, _level, _summary, _note), activity in zip(
+                activities, created, strict=True
+            ):
+                history_of[partner.id].activity_id = activity
 
-    def _invoice_attachments(self, invoices):
-        attachments = self.env["ir.attachment"]
-        for invoice in invoices.filtered(lambda move: move.is_sale_document()):
-            content, _report_type = self.env["ir.actions.report"]._render_qweb_pdf(
-                "account.account_invoices", invoice.ids
+        self._set_credit_holds(acting, level_of, summaries)
+        fee_partners = acting.filtered(lambda partner: level_of[partner.id].fee_amount)
+        if fee_partners:
+            fees = self._invoice_fees(fee_partners, company, level_of)
+            for partner in fee_partners:
+                history_of[partner.id].fee_move_id = fees[partner.id]
+                summaries[partner.id].append(self.env._("Fee invoiced."))
+
+        today = fields.Date.context_today(self)
+        for level, group in partners.grouped(lambda partner: level_of[partner.id]).items():
+            lines = self.env["account.move.line"].union(
+                *(lines_of[partner.id] for partner in group)
             )
-            attachments |= self.env["ir.attachment"].create(
+            self._mark_followup_lines(lines, level, today)
+            group.sudo().write({"followup_level_id": level.id, "followup_last_date": today})
+        for partner in partners:
+            history_of[partner.id].summary = "\n".join(
+                part for part in summaries[partner.id] if part
+            )
+        return history_of
+
+    def _mark_followup_lines(self, lines, level, date):
+        """Record on the items the level that chased them and when.
+
+        Written in SQL: the ORM's write of journal items runs the accounting
+        synchronisation of their entries (balance, taxes, lock dates) for each of
+        them, all pointless for these two bookkeeping fields.
+        """
+        if not lines:
+            return
+        lines.flush_recordset(["followup_level_id", "followup_date"])
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_move_line
+                   SET followup_level_id = %(level)s, followup_date = %(date)s
+                 WHERE id = ANY(%(ids)s)
+                """,
+                level=level.id,
+                date=date,
+                ids=lines.ids,
+            )
+        )
+        lines.invalidate_recordset(["followup_level_id", "followup_date"])
+
+    def _followup_lines_by_partner(self, partners, level_of):
+        """Items each follow-up is about, for all customers in one query, with what
+        the statements show read at once (see res.partner._get_followup_lines)."""
+        today = fields.Date.context_today(self)
+        earliest = min(min(level.delay for level in level_of.values()), 0)
+        lines = self.env["account.move.line"].search(
+            [
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+                ("company_id", "=", self.env.company.id),
+                ("account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("reconciled", "=", False),
+                ("amount_residual", ">", 0),
+                ("followup_excluded", "=", False),
+                ("date_maturity", "<=", today - timedelta(days=earliest)),
+            ],
+            order="date_maturity, id",
+        )
+        lines.fetch(
+            [
+                "partner_id",
+                "move_id",
+                "date",
+                "date_maturity",
+                "amount_residual_currency",
+                "currency_id",
+            ]
+        )
+        lines.partner_id.fetch(["commercial_partner_id"])
+        self._ensure_portal_tokens(lines.move_id)
+        lines.move_id.fetch(["name", "invoice_date", "move_type", "access_token"])
+        lines_of = {partner.id: self.env["account.move.line"] for partner in partners}
+        for line in lines:
+            partner_id = line.partner_id.commercial_partner_id.id
+            delay = level_of[partner_id].delay
+            horizon = today - timedelta(days=min(delay, 0))
+            if line.date_maturity < horizon or (delay < 0 and line.date_maturity == horizon):
+                lines_of[partner_id] |= line
+        return lines_of
+
+    def _ensure_portal_tokens(self, moves):
+        # The "Pay now" links of the statements need each invoice's portal token:
+        # set the missing ones at once rather than one write per invoice.
+        moves.flush_recordset(["access_token"])
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_move
+                   SET access_token = gen_random_uuid()::text
+                 WHERE id = ANY(%s) AND access_token IS NULL
+                """,
+                moves.ids,
+            )
+        )
+        moves.invalidate_recordset(["access_token"])
+
+    def _prepared_lines_context(self, lines_of):
+        return {
+            "followup_prepared_lines": {pid: tuple(lines.ids) for pid, lines in lines_of.items()}
+        }
+
+    def _send_emails(self, partners, level_of, lines_of, history_of, summaries):
+        """Queue the follow-up email of each customer: the messages, emails and
+        delivery notifications of all of them created at once.
+
+        :return: the customers without an email address (nothing sent to them)
+        """
+        company = self.env.company
+        recipients_of = {
+            partner.id: partner._get_followup_recipients().filtered("email") for partner in partners
+        }
+        without_email = partners.filtered(lambda partner: not recipients_of[partner.id])
+        partners -= without_email
+        if not partners:
+            return without_email
+        context = self._prepared_lines_context(lines_of)
+        rendered = {}
+        for level, group in partners.grouped(lambda partner: level_of[partner.id]).items():
+            template = level.mail_template_id.with_company(company).with_context(
+                followup_level_id=level.id, **context
+            )
+            rendered.update(template._generate_template(group.ids, ["subject", "body_html"]))
+        attachments_of = {
+            partner.id: history_of[partner.id].letter_attachment_id for partner in partners
+        }
+        invoice_partners = partners.filtered(lambda partner: level_of[partner.id].attach_invoices)
+        if invoice_partners:
+            invoice_pdfs = self._invoice_attachments(
+                self.env["account.move"].union(
+                    *(lines_of[partner.id].move_id for partner in invoice_partners)
+                )
+            )
+            for partner in invoice_partners:
+                for invoice in lines_of[partner.id].move_id:
+                    attachments_of[partner.id] |= invoice_pdfs.get(
+                        invoice.id, self.env["ir.attachment"]
+                    )
+        author = self.env.user.partner_id
+        email_from = company.email_formatted
+        default_reply_to = partners._notify_get_reply_to(default=email_from)
+        comment = self.env.ref("mail.mt_comment")
+        message_vals = []
+        for partner in partners:
+            collector = partner._get_followup_collector()
+            message_vals.append(
                 {
-                    "name": f"{(invoice.name or 'invoice').replace('/', '_')}.pdf",
-                    "raw": content,
-                    "mimetype": "application/pdf",
-                    "res_model": "account.move",
-                    "res_id": invoice.id,
+                    "model": "res.partner",
+                    "res_id": partner.id,
+                    "message_type": "comment",
+                    "subtype_id": comment.id,
+                    "author_id": author.id,
+                    "email_from": email_from,
+                    # Replies go to the collector, not to the chatter.
+                    "reply_to": collector.email_formatted
+                    if collector.email
+                    else default_reply_to[partner.id],
+                    "subject": rendered[partner.id].get("subject"),
+                    "body": rendered[partner.id].get("body_html"),
+                    "partner_ids": [Command.set(recipients_of[partner.id].ids)],
+                    "attachment_ids": [Command.set(attachments_of[partner.id].ids)],
+                    "record_name": partner.display_name,
+                    "record_company_id": company.id,
+                    "record_alias_domain_id": company.alias_domain_id.id,
+                    "email_add_signature": True,
                 }
             )
+        # Collectors send follow-ups to customers they usually cannot edit.
+        messages = self.env["mail.message"].sudo().create(message_vals)
+        partners.invalidate_recordset(["message_ids"])
+        mail_vals = []
+        notification_recipients = []
+        for partner, message, vals in zip(partners, messages, message_vals, strict=True):
+            # What the message was created with, as message_post gives it to the
+            # notification: it spares reading the message back, tracking included.
+            msg_vals = {
+                **vals,
+                "partner_ids": recipients_of[partner.id].ids,
+                "tracking_value_ids": [],
+            }
+            mail_vals_of_message, recipient_ids = self._prepare_followup_mail_vals(
+                partner, message, msg_vals, recipients_of[partner.id]
+            )
+            mail_vals += mail_vals_of_message
+            notification_recipients += recipient_ids
+        mails = self.env["mail.mail"].sudo().create(mail_vals)
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "author_id": mail.mail_message_id.author_id.id,
+                    "is_read": True,
+                    "mail_mail_id": mail.id,
+                    "mail_message_id": mail.mail_message_id.id,
+                    "notification_status": "ready",
+                    "notification_type": "email",
+                    "res_partner_id": recipient_id,
+                }
+                for mail, recipient_ids in zip(mails, notification_recipients, strict=True)
+                for recipient_id in recipient_ids
+            ]
+        )
+        for partner, message in zip(partners, messages, strict=True):
+            history_of[partner.id].mail_message_id = message
+            summaries[partner.id].append(
+                self.env._(
+                    "Email sent to %(recipients)s.",
+                    recipients=", ".join(recipients_of[partner.id].mapped("email")),
+                )
+            )
+        return without_email
+
+    def _prepare_followup_mail_vals(self, partner, message, msg_vals, recipients):
+        """Values of the emails notifying message to the customer's recipients,
+        laid out as Odoo lays out the emails of any message, in the customer's
+        language.
+
+        :return: ([mail.mail values], [[recipient partner ids] of each])
+        """
+        lang = partner.lang
+        recipients_data = [
+            {
+                "active": True,
+                "id": recipient.id,
+                "is_follower": False,
+                "lang": recipient.lang or lang,
+                "groups": [],
+                "notif": "email",
+                "share": True,
+                "type": "customer",
+                "uid": False,
+                "ushare": False,
+            }
+            for recipient in recipients
+        ]
+        base_values = {
+            "mail_message_id": message.id,
+            "references": message.message_id,
+            "auto_delete": True,
+        }
+        headers = partner._notify_by_email_get_headers()
+        if headers:
+            base_values["headers"] = repr(headers)
+        values, recipient_ids = [], []
+        thread = partner.with_context(lang=lang)
+        for _lang, render_values, group in thread._notify_get_classified_recipients_iterator(
+            message,
+            recipients_data,
+            msg_vals=msg_vals,
+            force_email_company=self.env.company,
+            force_email_lang=lang,
+        ):
+            body = thread._notify_by_email_render_layout(
+                message, group, msg_vals=msg_vals, render_values=render_values
+            )
+            group_recipients = group.pop("recipients")
+            values.append(
+                thread._notify_by_email_get_final_mail_values(
+                    group_recipients, base_values, additional_values={"body_html": body}
+                )
+            )
+            recipient_ids.append(group_recipients)
+        return values, recipient_ids
+
+    def _invoice_attachments(self, invoices):
+        """PDF of each invoice: the one Odoo keeps for it when there is one, else
+        printed now, all in one wkhtmltopdf run.
+
+        :return: {invoice id: ir.attachment}
+        """
+        invoices = invoices.filtered(lambda move: move.is_sale_document())
+        attachments = {
+            invoice.id: invoice.invoice_pdf_report_id
+            for invoice in invoices
+            if invoice.invoice_pdf_report_id
+        }
+        to_print = invoices.filtered(lambda invoice: invoice.id not in attachments)
+        if to_print:
+            contents = self._render_pdfs("account.account_invoices", to_print)
+            created = self.env["ir.attachment"].create(
+                [
+                    {
+                        "name": f"{(invoice.name or 'invoice').replace('/', '_')}.pdf",
+                        "raw": contents[invoice.id],
+                        "mimetype": "application/pdf",
+                        "res_model": "account.move",
+                        "res_id": invoice.id,
+                    }
+                    for invoice in to_print
+                ]
+            )
+            attachments.update(zip(to_print.ids, created, strict=True))
         return attachments
 
-    def _print_letter(self, partner, level, history):
+    def _print_letters(self, partners, level_of, lines_of, history_of):
+        """Reminder letter of each customer, one wkhtmltopdf run per level, kept as
+        an attachment of the customer and linked to its history."""
         report = self.env.ref("credit_collections.action_report_followup_letter")
-        content, _report_type = (
-            self.env["ir.actions.report"]
-            .with_company(partner.env.company)
-            .with_context(followup_level_id=level.id)
-            ._render_qweb_pdf(report, partner.ids)
-        )
-        history.letter_attachment_id = (
+        context = self._prepared_lines_context(lines_of)
+        contents = {}
+        for level, group in partners.grouped(lambda partner: level_of[partner.id]).items():
+            contents.update(
+                self.with_context(followup_level_id=level.id, **context)._render_pdfs(report, group)
+            )
+        letters = (
             self.env["ir.attachment"]
             .sudo()
             .create(
-                {
-                    "name": self.env._(
-                        "Follow-up %(level)s - %(partner)s.pdf",
-                        level=level.name,
-                        partner=partner.display_name,
-                    ),
-                    "raw": content,
-                    "mimetype": "application/pdf",
-                    "res_model": "res.partner",
-                    "res_id": partner.id,
-                }
+                [
+                    {
+                        "name": self.env._(
+                            "Follow-up %(level)s - %(partner)s.pdf",
+                            level=level_of[partner.id].name,
+                            partner=partner.display_name,
+                        ),
+                        "raw": contents[partner.id],
+                        "mimetype": "application/pdf",
+                        "res_model": "res.partner",
+                        "res_id": partner.id,
+                    }
+                    for partner in partners
+                ]
             )
         )
-        return self.env._("Letter printed.")
+        for partner, letter in zip(partners, letters, strict=True):
+            history_of[partner.id].letter_attachment_id = letter
 
-    def _schedule_activity(self, partner, level, summary=None):
-        if level.activity_assignee == "user":
-            user = level.activity_user_id
-        elif level.activity_assignee == "salesperson":
-            user = partner.user_id or self._activity_user(partner)
-        else:
-            user = self._activity_user(partner)
-        activity_type = level.activity_type_id or self.env.ref("mail.mail_activity_data_todo")
-        existing = partner.activity_ids.filtered(
-            lambda activity: activity.activity_type_id == activity_type and activity.user_id == user
+    def _render_pdfs(self, report, records):
+        """PDF of each record, all of them in one wkhtmltopdf run (its start takes
+        most of the time of a document) when the output can be split per record.
+
+        :return: {record id: PDF content}
+        """
+        reports = self.env["ir.actions.report"].with_company(self.env.company)
+        # Odoo renders HTML instead of PDF in test mode, unless asked: go through
+        # its own entry point there, as for a single record.
+        test_mode = tools.config["test_enable"] or tools.config["test_file"]
+        if len(records) > 1 and not (
+            test_mode and not self.env.context.get("force_report_rendering")
+        ):
+            streams = reports._render_qweb_pdf_prepare_streams(report, {}, res_ids=records.ids)
+            if all(streams.get(record_id, {}).get("stream") for record_id in records.ids):
+                return {
+                    record_id: streams[record_id]["stream"].getvalue() for record_id in records.ids
+                }
+        return {record.id: reports._render_qweb_pdf(report, record.ids)[0] for record in records}
+
+    def _schedule_activities(self, requests):
+        """Schedule the collectors' activities, replacing the open ones of the same
+        type and user on the customer.
+
+        :param requests: [(partner, level or None (a to-do), summary, note)]
+        :return: the activities, in the order of requests
+        """
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        today = fields.Date.context_today(self)
+        vals_list = []
+        for partner, level, summary, note in requests:
+            activity_type = (level and level.activity_type_id) or todo
+            vals_list.append(
+                {
+                    "res_model_id": partner_model,
+                    "res_id": partner.id,
+                    "activity_type_id": activity_type.id,
+                    "user_id": self._activity_user_for_level(partner, level).id,
+                    "summary": summary or (level and (level.activity_summary or level.name)),
+                    "note": note or (level and level.activity_note) or "",
+                    "date_deadline": today,
+                    "automated": True,
+                }
+            )
+        partners = self.env["res.partner"].union(*(partner for partner, *_rest in requests))
+        keys = {(vals["res_id"], vals["activity_type_id"], vals["user_id"]) for vals in vals_list}
+        existing = (
+            self.env["mail.activity"]
+            .sudo()
+            .search([("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)])
+            .filtered(
+                lambda activity: (
+                    (activity.res_id, activity.activity_type_id.id, activity.user_id.id) in keys
+                )
+            )
         )
-        existing.sudo().unlink()
-        return partner.sudo().activity_schedule(
-            activity_type_id=activity_type.id,
-            user_id=user.id,
-            summary=summary or level.activity_summary or level.name,
-            note=level.activity_note or "",
+        existing.unlink()
+        # One email per activity would flood collectors after a run: they find
+        # them in their activities, and the run's history links each.
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
+            .create(vals_list)
         )
+
+    def _activity_user_for_level(self, partner, level):
+        if level and level.activity_assignee == "user" and level.activity_user_id:
+            return level.activity_user_id
+        if level and level.activity_assignee == "salesperson" and partner.user_id:
+            return partner.user_id
+        return self._activity_user(partner)
 
     def _activity_user(self, partner):
         """Who gets the customer's follow-up activities: its collector, else its
@@ -465,40 +833,59 @@ class CreditFollowupEngine(models.AbstractModel):
             or self.env.user
         )
 
-    def _invoice_fee(self, partner, company, level):
+    def _set_credit_holds(self, partners, level_of, summaries):
+        to_hold = partners.filtered(
+            lambda partner: level_of[partner.id].set_credit_hold and not partner.credit_hold
+        )
+        for level, group in to_hold.grouped(lambda partner: level_of[partner.id]).items():
+            group.sudo().write(
+                {
+                    "credit_hold": True,
+                    "credit_hold_reason": self.env._("Follow-up level %(level)s", level=level.name),
+                }
+            )
+            for partner in group:
+                summaries[partner.id].append(self.env._("Customer put on credit hold."))
+
+    def _invoice_fees(self, partners, company, level_of):
+        """Invoice each customer the fee of its level.
+
+        :return: {partner id: posted invoice}
+        """
         product = company.credit_followup_fee_product_id
-        invoice = (
+        taxes = product.taxes_id.filtered(lambda tax: tax.company_id == company)
+        today = fields.Date.context_today(self)
+        invoices = (
             self.env["account.move"]
             .sudo()
             .with_company(company)
             .create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": partner.id,
-                    "company_id": company.id,
-                    "invoice_date": fields.Date.context_today(self),
-                    "invoice_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "name": self.env._("Dunning fee: %(level)s", level=level.name),
-                                "quantity": 1,
-                                "price_unit": level.fee_amount,
-                                "tax_ids": [
-                                    Command.set(
-                                        product.taxes_id.filtered(
-                                            lambda tax: tax.company_id == company
-                                        ).ids
-                                    )
-                                ],
-                            }
-                        )
-                    ],
-                }
+                [
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "invoice_date": today,
+                        "invoice_line_ids": [
+                            Command.create(
+                                {
+                                    "product_id": product.id,
+                                    "name": self.env._(
+                                        "Dunning fee: %(level)s", level=level_of[partner.id].name
+                                    ),
+                                    "quantity": 1,
+                                    "price_unit": level_of[partner.id].fee_amount,
+                                    "tax_ids": [Command.set(taxes.ids)],
+                                }
+                            )
+                        ],
+                    }
+                    for partner in partners
+                ]
             )
         )
-        invoice.action_post()
-        return invoice
+        invoices.action_post()
+        return dict(zip(partners.ids, invoices, strict=True))
 
 
 def _group_by_company(batch):

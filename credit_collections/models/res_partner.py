@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import format_amount
+from odoo.tools import format_amount, plaintext2html
 
 CREDIT_STATUSES = [
     ("ok", "OK"),
@@ -316,8 +316,7 @@ class ResPartner(models.Model):
         result = super(ResPartner, partners).write(credit_vals)
         if other_vals:
             result = super().write(other_vals) and result
-        for partner in partners:
-            partner._credit_log_changes(before[partner.id])
+        partners._credit_log_changes(before)
         return result
 
     def _credit_check_policy_access(self):
@@ -332,7 +331,20 @@ class ResPartner(models.Model):
             )
 
     def _credit_log_changes(self, old_values):
-        """Post who changed which credit setting, from what to what, and why."""
+        """Post who changed which credit setting, from what to what, and why: one
+        note per customer, all created at once.
+
+        :param old_values: {partner id: {field name: value before}}
+        """
+        bodies = {}
+        for partner in self:
+            body = partner._credit_change_note(old_values[partner.id])
+            if body:
+                bodies[partner.id] = body
+        if bodies:
+            self.browse(bodies)._message_log_batch(bodies=bodies)
+
+    def _credit_change_note(self, old_values):
         self.ensure_one()
         lines = []
         for name, old in old_values.items():
@@ -351,7 +363,7 @@ class ResPartner(models.Model):
                 self.env._("%(field)s: %(old)s → %(new)s", field=label, old=old_text, new=new_text)
             )
         if not lines:
-            return
+            return False
         reason = self.env.context.get("credit_change_reason") or (
             self.credit_hold_reason if "credit_hold" in old_values else ""
         )
@@ -362,7 +374,7 @@ class ResPartner(models.Model):
         )
         if reason:
             body += "\n" + self.env._("Reason: %(reason)s", reason=reason)
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        return plaintext2html(body)
 
     # ------------------------------------------------------------------
     # Actions

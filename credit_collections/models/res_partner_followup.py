@@ -106,6 +106,11 @@ class ResPartner(models.Model):
             key followup_level_id (as when a follow-up email is rendered), else 0
         """
         self.ensure_one()
+        # The engine selects the items of a whole batch of customers at once and
+        # gives them here, so that rendering its emails and letters adds no query.
+        prepared = self.env.context.get("followup_prepared_lines")
+        if prepared and not overdue_only and self.commercial_partner_id.id in prepared:
+            return self.env["account.move.line"].browse(prepared[self.commercial_partner_id.id])
         if reminder_delay is None:
             level = self.env["credit.followup.level"].browse(
                 self.env.context.get("followup_level_id")
@@ -224,6 +229,7 @@ class ResPartner(models.Model):
             "failed": self.browse(),
             "skipped": {},
         }
+        items = []
         for partner in partners:
             state = states[partner.id]
             partner_level, reason = partner._get_followup_manual_level(
@@ -232,15 +238,16 @@ class ResPartner(models.Model):
             if reason:
                 result["skipped"][partner] = reason
                 continue
-            history = engine._apply_level_safely(
-                partner,
-                company,
-                partner_level,
-                state,
-                trigger="manual",
-                send_email=send_email,
-                send_letter=send_letter,
+            items.append((partner, partner_level, state))
+        histories = (
+            engine._apply_levels_safely(
+                items, company, trigger="manual", send_email=send_email, send_letter=send_letter
             )
+            if items
+            else {}
+        )
+        for partner, _partner_level, _state in items:
+            history = histories.get(partner.id)
             if history and history.state != "error":
                 result["done"] |= history
             else:

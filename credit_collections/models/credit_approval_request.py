@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_amount, format_date
@@ -284,11 +286,21 @@ class CreditApprovalRequest(models.Model):
             ]
         )
         expired.write({"state": "expired"})
+        notes = {}
         for request in expired:
-            request._credit_post_on_documents(
-                self.env._(
-                    "Credit approval for %(order)s expired on %(date)s.",
-                    order=request.order_id.name,
-                    date=format_date(self.env, request.valid_until),
-                )
+            body = self.env._(
+                "Credit approval for %(order)s expired on %(date)s.",
+                order=request.order_id.name,
+                date=format_date(self.env, request.valid_until),
+            )
+            for document in (request, request.order_id, request.partner_id):
+                notes.setdefault(document._name, {}).setdefault(document.id, []).append(body)
+        # Logged on the request, its order and its customer as every decision is,
+        # each kind of document at once.
+        for model, bodies in notes.items():
+            self.env[model].browse(list(bodies))._message_log_batch(
+                bodies={
+                    document_id: Markup("<br/>").join(texts)
+                    for document_id, texts in bodies.items()
+                }
             )

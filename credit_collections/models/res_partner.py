@@ -172,7 +172,7 @@ class ResPartner(models.Model):
         compute="_compute_credit_figures",
         search="_search_credit_status",
     )
-    credit_status_reasons = fields.Text(compute="_compute_credit_figures")
+    credit_status_reasons = fields.Text(compute="_compute_credit_status_reasons")
     credit_over_limit = fields.Boolean(
         string="Over Credit Limit",
         compute="_compute_credit_figures",
@@ -190,7 +190,11 @@ class ResPartner(models.Model):
     def _compute_credit_figures(self):
         company = self.env.company
         commercial = self.commercial_partner_id
-        snapshots = self.env["credit.exposure"]._get_snapshots(commercial, company)
+        snapshots = (
+            self.env["credit.exposure"]
+            .with_context(credit_reasons_without_amounts=True)
+            ._get_snapshots(commercial, company)
+        )
         for partner in self:
             snapshot = snapshots[partner.commercial_partner_id.id]
             partner.credit_receivable_amount = snapshot["receivable"]
@@ -204,8 +208,14 @@ class ResPartner(models.Model):
                 snapshot["limit"] - snapshot["exposure"] if snapshot["has_limit"] else 0.0
             )
             partner.credit_status = snapshot["status"]
-            partner.credit_status_reasons = "\n".join(snapshot["reasons"])
             partner.credit_over_limit = snapshot["over_limit"]
+
+    def _compute_credit_status_reasons(self):
+        company = self.env.company
+        snapshots = self.env["credit.exposure"]._get_snapshots(self.commercial_partner_id, company)
+        for partner in self:
+            snapshot = snapshots[partner.commercial_partner_id.id]
+            partner.credit_status_reasons = "\n".join(snapshot["reasons"])
 
     def _search_credit_status(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
@@ -239,7 +249,7 @@ class ResPartner(models.Model):
         number of queries, instead of computing every partner.
         """
         company = self.env.company
-        engine = self.env["credit.exposure"]
+        engine = self.env["credit.exposure"].with_context(credit_reasons_without_amounts=True)
         candidates = self.browse(engine._candidate_partner_ids(company))
         snapshots = engine._get_snapshots(candidates, company)
         return [pid for pid, snapshot in snapshots.items() if predicate(snapshot)]
@@ -483,14 +493,25 @@ class ResPartner(models.Model):
                 .mapped("res_id")
             )
             approver = self.env["credit.approval.request"]._credit_approvers(company)[:1]
-            for partner in partners - already_scheduled:
-                partner.activity_schedule(
-                    "credit_collections.mail_activity_credit_review",
-                    date_deadline=partner.credit_review_date,
-                    user_id=approver.id or self.env.uid,
-                    note=self.env._(
-                        "Review the credit limit of %(partner)s for %(company)s.",
-                        partner=partner.display_name,
-                        company=company.display_name,
-                    ),
-                )
+            partner_model = self.env["ir.model"]._get_id("res.partner")
+            # One email per review would flood the credit manager: the reviews wait
+            # in their activities.
+            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
+                [
+                    {
+                        "res_model_id": partner_model,
+                        "res_id": partner.id,
+                        "activity_type_id": activity_type.id,
+                        "date_deadline": partner.credit_review_date,
+                        "user_id": approver.id or self.env.uid,
+                        "summary": activity_type.summary,
+                        "note": self.env._(
+                            "Review the credit limit of %(partner)s for %(company)s.",
+                            partner=partner.display_name,
+                            company=company.display_name,
+                        ),
+                        "automated": True,
+                    }
+                    for partner in partners - already_scheduled
+                ]
+            )

@@ -133,6 +133,21 @@ class SaleOrder(models.Model):
             self.amount_total
         )
 
+    def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False):
+        """Snapshot of the customer as if the order were confirmed now, after the
+        orders confirmed with it worth other_orders_amount."""
+        self.ensure_one()
+        order_amount = 0.0 if paid else self.amount_total * rate
+        snapshot = dict(
+            base,
+            order_amount=order_amount,
+            other_orders_amount=other_orders_amount,
+            exposure=base["exposure_before_order"] + other_orders_amount + order_amount,
+            paid_in_advance=paid,
+        )
+        snapshot.update(self.env["credit.exposure"]._evaluate(snapshot))
+        return snapshot
+
     def _credit_check(self, cumulative=True):
         """Credit snapshot of each order in self, as if it were confirmed now.
 
@@ -142,7 +157,9 @@ class SaleOrder(models.Model):
         """
         result = {}
         engine = self.env["credit.exposure"]
-        approvals = self._credit_valid_approvals()
+        # Approvals and online payments only matter to orders the rules block:
+        # most checks pass without reading them.
+        approvals = None
         for company, orders in self.grouped("company_id").items():
             partners = orders.partner_invoice_id.commercial_partner_id
             rates = engine._currency_rates(company, set(orders.currency_id.ids))
@@ -150,22 +167,20 @@ class SaleOrder(models.Model):
             running = defaultdict(float)
             for order in orders.sorted("id"):
                 partner = order.partner_invoice_id.commercial_partner_id
-                paid = order._credit_is_paid_in_advance()
-                order_amount = 0.0 if paid else order.amount_total * rates[order.currency_id.id]
-                snapshot = dict(
-                    base[partner.id],
-                    order_amount=order_amount,
-                    other_orders_amount=running[partner.id],
-                    exposure=base[partner.id]["exposure_before_order"]
-                    + running[partner.id]
-                    + order_amount,
-                    paid_in_advance=paid,
-                )
-                snapshot.update(engine._evaluate(snapshot))
-                approval = approvals.get(order)
-                if approval and snapshot["status"] == "blocked":
-                    snapshot["status"] = "warning"
-                    snapshot["reasons"].append(approval._credit_approval_reason())
+
+                rate = rates[order.currency_id.id]
+                snapshot = order._credit_order_snapshot(base[partner.id], running[partner.id], rate)
+                if snapshot["status"] == "blocked" and order._credit_is_paid_in_advance():
+                    snapshot = order._credit_order_snapshot(
+                        base[partner.id], running[partner.id], rate, paid=True
+                    )
+                if snapshot["status"] == "blocked":
+                    if approvals is None:
+                        approvals = self._credit_valid_approvals()
+                    if approval := approvals.get(order):
+                        snapshot["status"] = "warning"
+                        snapshot["reasons"].append(approval._credit_approval_reason())
+                order_amount = snapshot["order_amount"]
                 if cumulative:
                     running[partner.id] += order_amount
                 result[order] = snapshot

@@ -30,7 +30,7 @@ class TestCreditCheckQueries(CreditCollectionsCommon):
         self.assertFalse(big_message)
         self.assertEqual(small_count, big_count)
         self.env.invalidate_all()
-        with self.assertQueryCount(17):
+        with self.assertQueryCount(14):
             big_order.with_context(
                 credit_confirm_batch=(big_order.id,)
             )._confirmation_error_message()

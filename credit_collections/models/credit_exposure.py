@@ -17,18 +17,37 @@ class CreditExposure(models.AbstractModel):
     _name = "credit.exposure"
     _description = "Credit Exposure and Hold Rules"
 
+    def _open_receivables_sql(self, company, joins=None, conditions=None):
+        """FROM and WHERE clauses of the open receivable items of company, shared by
+        every figure computed on them: items as ``line``, their account as
+        ``account``, their partner as ``partner``.
+
+        :param joins: SQL joined before WHERE
+        :param conditions: SQL conditions added with AND
+        """
+        return SQL(
+            """
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+              JOIN res_partner partner ON partner.id = line.partner_id
+                   %s
+             WHERE line.company_id = %s
+               AND account.account_type = 'asset_receivable'
+               AND line.parent_state = 'posted'
+               AND NOT line.reconciled
+               AND %s
+            """,
+            joins or SQL(),
+            company.id,
+            conditions or SQL("TRUE"),
+        )
+
     def _candidate_partner_ids(self, company):
         rows = self.env.execute_query(
             SQL(
                 """
                 SELECT DISTINCT partner.commercial_partner_id
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
-                 WHERE line.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND line.parent_state = 'posted'
-                   AND NOT line.reconciled
+                       %(open_receivables)s
                  UNION
                 SELECT partner.commercial_partner_id
                   FROM sale_order sale
@@ -48,6 +67,7 @@ class CreditExposure(models.AbstractModel):
                 """,
                 company=company.id,
                 company_key=str(company.id),
+                open_receivables=self._open_receivables_sql(company),
             )
         )
         return [row[0] for row in rows]
@@ -125,20 +145,16 @@ class CreditExposure(models.AbstractModel):
                            WHERE line.amount_residual > 0
                              AND line.date_maturity < %(today)s
                              AND NOT COALESCE(line.followup_excluded, FALSE))
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
-                  JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id
-                 WHERE line.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND line.parent_state = 'posted'
-                   AND NOT line.reconciled
+                       %(open_receivables)s
               GROUP BY partner.commercial_partner_id
                 """,
                 partner_ids=partner_ids,
                 cutoffs=[cutoffs[pid] for pid in partner_ids],
                 today=today,
-                company=company.id,
+                open_receivables=self._open_receivables_sql(
+                    company,
+                    joins=SQL("JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id"),
+                ),
             )
         )
         keys = ("receivable", "overdue", "oldest_due", "overdue_for_hold", "overdue_undisputed")
@@ -154,26 +170,40 @@ class CreditExposure(models.AbstractModel):
         """Tax-included amount still to invoice on confirmed orders, per commercial
         partner, converted to company currency at today's rate."""
         self.env["sale.order.line"].flush_model(
-            ["price_total", "price_subtotal", "untaxed_amount_invoiced", "state"]
+            ["price_total", "price_subtotal", "untaxed_amount_invoiced", "is_downpayment"]
         )
-        self.env["sale.order"].flush_model(["state", "partner_invoice_id", "currency_id"])
+        self.env["sale.order"].flush_model(
+            ["state", "partner_invoice_id", "currency_id", "amount_total", "amount_untaxed"]
+        )
+        # Per order: what its lines have left to invoice, less its down payments
+        # invoiced and not yet deducted by a final invoice (they are receivables
+        # already), tax included at the order's own tax ratio.
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT partner.commercial_partner_id, sale.currency_id,
-                       SUM(GREATEST(
-                           line.price_total
-                           - line.price_total * line.untaxed_amount_invoiced
-                             / NULLIF(line.price_subtotal, 0),
-                           0))
-                  FROM sale_order_line line
-                  JOIN sale_order sale ON sale.id = line.order_id
-                  JOIN res_partner partner ON partner.id = sale.partner_invoice_id
-                 WHERE sale.company_id = %(company)s
-                   AND sale.state = 'sale'
-                   AND partner.commercial_partner_id = ANY(%(partner_ids)s)
-                   AND NOT (sale.id = ANY(%(exclude)s))
-              GROUP BY partner.commercial_partner_id, sale.currency_id
+                SELECT commercial_partner_id, currency_id, SUM(GREATEST(to_invoice, 0))
+                  FROM (
+                    SELECT partner.commercial_partner_id, sale.currency_id,
+                           SUM(CASE
+                               WHEN line.is_downpayment THEN
+                                   -line.untaxed_amount_invoiced * COALESCE(
+                                       sale.amount_total / NULLIF(sale.amount_untaxed, 0), 1)
+                               ELSE GREATEST(
+                                   line.price_total
+                                   - line.price_total * line.untaxed_amount_invoiced
+                                     / NULLIF(line.price_subtotal, 0),
+                                   0)
+                               END) AS to_invoice
+                      FROM sale_order_line line
+                      JOIN sale_order sale ON sale.id = line.order_id
+                      JOIN res_partner partner ON partner.id = sale.partner_invoice_id
+                     WHERE sale.company_id = %(company)s
+                       AND sale.state = 'sale'
+                       AND partner.commercial_partner_id = ANY(%(partner_ids)s)
+                       AND NOT (sale.id = ANY(%(exclude)s))
+                  GROUP BY partner.commercial_partner_id, sale.currency_id, sale.id
+                  ) AS per_order
+              GROUP BY commercial_partner_id, currency_id
                 """,
                 company=company.id,
                 partner_ids=partners.ids,

@@ -37,6 +37,17 @@ class CreditFollowupEngine(models.AbstractModel):
             .search([("company_id", "=", company.id), ("policy_id.active", "=", True)])
         )
 
+    def _followed_up_items_sql(self, company, conditions):
+        """FROM and WHERE clauses of the items follow-ups chase: open receivables
+        still due (credit notes and payments are not chased) and not excluded."""
+        return self.env["credit.exposure"]._open_receivables_sql(
+            company,
+            conditions=SQL(
+                "line.amount_residual > 0 AND NOT COALESCE(line.followup_excluded, FALSE) AND %s",
+                conditions,
+            ),
+        )
+
     def _candidate_partner_ids(self, company):
         """Commercial partners that may have something to do: open items due within
         the earliest level's delay, or a level reached in a running episode."""
@@ -51,23 +62,15 @@ class CreditFollowupEngine(models.AbstractModel):
             SQL(
                 """
                 SELECT DISTINCT partner.commercial_partner_id
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
-                 WHERE line.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND line.parent_state = 'posted'
-                   AND NOT line.reconciled
-                   AND line.amount_residual > 0
-                   AND NOT COALESCE(line.followup_excluded, FALSE)
-                   AND line.date_maturity <= %(horizon)s
+                       %(followed_up)s
                  UNION
                 SELECT partner.id
                   FROM res_partner partner
                  WHERE partner.followup_level_id ->> %(company_key)s IS NOT NULL
                 """,
-                company=company.id,
-                horizon=horizon,
+                followed_up=self._followed_up_items_sql(
+                    company, SQL("line.date_maturity <= %s", horizon)
+                ),
                 company_key=str(company.id),
             )
         )
@@ -85,21 +88,13 @@ class CreditFollowupEngine(models.AbstractModel):
                 SELECT partner.commercial_partner_id,
                        MIN(line.date_maturity),
                        SUM(line.amount_residual) FILTER (WHERE line.date_maturity < %(today)s)
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
-                 WHERE line.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND line.parent_state = 'posted'
-                   AND NOT line.reconciled
-                   AND line.amount_residual > 0
-                   AND NOT COALESCE(line.followup_excluded, FALSE)
-                   AND partner.commercial_partner_id = ANY(%(partner_ids)s)
+                       %(followed_up)s
               GROUP BY partner.commercial_partner_id
                 """,
                 today=today,
-                company=company.id,
-                partner_ids=partners.ids,
+                followed_up=self._followed_up_items_sql(
+                    company, SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
+                ),
             )
         )
         return {

@@ -49,6 +49,37 @@ class TestCreditExposure(CreditCollectionsCommon):
         self.assertEqual(partner.credit_orders_amount, 0.0)
         self.assertEqual(partner.credit_exposure, 400.0)
 
+    def test_down_payment_is_not_counted_twice(self):
+        tax = self.env["account.tax"].create(
+            {
+                "name": "Credit test 10 %",
+                "amount": 10.0,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "company_id": self.company.id,
+            }
+        )
+        order = self._create_order(self.customer, 500.0)
+        order.order_line.tax_id = tax
+        order.action_confirm()
+        self.env["sale.advance.payment.inv"].with_context(
+            active_model="sale.order", active_ids=order.ids
+        ).create({"advance_payment_method": "percentage", "amount": 30}).create_invoices()
+        down_payment = order.invoice_ids
+        down_payment.action_post()
+        self.assertEqual(down_payment.amount_total, 165.0)
+        partner = self._credit(self.customer)
+        # The down payment is a receivable now: the order has 385 left to invoice.
+        self.assertEqual(partner.credit_receivable_amount, 165.0)
+        self.assertEqual(partner.credit_orders_amount, 385.0)
+        self.assertEqual(partner.credit_exposure, 550.0)
+        final = order._create_invoices(final=True)
+        final.action_post()
+        self.assertEqual(final.amount_total, 385.0)
+        partner = self._credit(self.customer)
+        self.assertEqual(partner.credit_orders_amount, 0.0)
+        self.assertEqual(partner.credit_exposure, 550.0)
+
     def test_draft_invoice_from_order_counts_once(self):
         order = self._create_order(self.customer, 400.0)
         order.action_confirm()

@@ -302,3 +302,42 @@ class TestFollowupQueries(CreditCollectionsCommon):
 
         count(few)
         self.assertEqual(count(few), count(many))
+
+    def test_queries_of_a_batch_do_not_grow_with_its_customers(self):
+        """Every action of a level is done for the whole batch at once: a batch of
+        nine customers to remind and to chase costs the queries of a batch of three."""
+
+        def customers(tag, count):
+            partners = self.env["res.partner"]
+            for index in range(count):
+                partner = self._create_customer(
+                    f"Batch {tag} {index}", email=f"batch.{tag}.{index}@example.com"
+                )
+                partner.with_company(self.company).followup_responsible_id = self.collector
+                # Two levels in each batch: an email, and a manual action.
+                self._create_invoice(partner, 100.0, days_overdue=3 if index % 2 else 70)
+                partners |= partner
+            return partners
+
+        batches = [customers("warm", 3), customers("small", 3), customers("large", 9)]
+        engine = self.env["credit.followup.engine"].sudo()
+        self.env.flush_all()
+        counts = []
+        for partners in batches:
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            engine._run_batch(partners, self.company)
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - before)
+        _warm, small, large = counts
+        self.assertEqual(small, large)
+        histories = self.env["credit.followup.history"].search(
+            [("partner_id", "in", batches[2].ids)]
+        )
+        self.assertEqual(len(histories), 9)
+        self.assertEqual(
+            sorted(history.level_id.name for history in histories),
+            sorted(["First reminder"] * 4 + ["Collection action"] * 5),
+        )
+        self.assertEqual(len(histories.mail_message_id), 4)
+        self.assertEqual(len(histories.activity_id), 5)

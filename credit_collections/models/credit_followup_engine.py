@@ -758,12 +758,44 @@ class CreditFollowupEngine(models.AbstractModel):
         if len(records) > 1 and not (
             test_mode and not self.env.context.get("force_report_rendering")
         ):
-            streams = reports._render_qweb_pdf_prepare_streams(report, {}, res_ids=records.ids)
+            try:
+                streams = reports._render_qweb_pdf_prepare_streams(report, {}, res_ids=records.ids)
+            except Exception:
+                # wkhtmltopdf builds without patched Qt (Debian's) fail on some
+                # multi-document runs that Odoo's recommended build renders.
+                _logger.info("Batch PDF rendering failed, rendering one by one", exc_info=True)
+                streams = {}
             if all(streams.get(record_id, {}).get("stream") for record_id in records.ids):
                 return {
                     record_id: streams[record_id]["stream"].getvalue() for record_id in records.ids
                 }
+            contents = self._render_pdfs_one_run_each(reports, report, records)
+            if contents:
+                return contents
         return {record.id: reports._render_qweb_pdf(report, record.ids)[0] for record in records}
+
+    def _render_pdfs_one_run_each(self, reports, report, records):
+        """The documents rendered to HTML together (the queries of one), then each
+        printed by a wkhtmltopdf run of its own; {} when the HTML cannot be told
+        apart per record."""
+        report_sudo = reports._get_report(report)
+        reports = reports.with_context(debug=False)
+        html = reports._render_qweb_html(report, records.ids, data={"debug": False})[0]
+        bodies, html_ids, header, footer, paperformat_args = report_sudo.with_context(
+            debug=False
+        )._prepare_html(html, report_model=report_sudo.model)
+        if sorted(html_ids) != sorted(records.ids):
+            return {}
+        return {
+            record_id: reports._run_wkhtmltopdf(
+                [body],
+                report_ref=report,
+                header=header,
+                footer=footer,
+                specific_paperformat_args=paperformat_args,
+            )
+            for body, record_id in zip(bodies, html_ids, strict=True)
+        }
 
     def _schedule_activities(self, requests):
         """Schedule the collectors' activities, replacing the open ones of the same

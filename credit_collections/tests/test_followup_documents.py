@@ -274,3 +274,34 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         text = self._pdf_text(letter.raw)
         self.assertIn(self.second.name, text)
         self.assertIn(self.partly_paid.name, text)
+
+    def test_letters_and_invoices_of_a_batch_each_go_to_their_customer(self):
+        """Final notices of two customers printed together: each letter lists its own
+        customer's items and each email carries that customer's invoices."""
+        self.env["ir.config_parameter"].sudo().set_param("report.url", "http://127.0.0.1:9")
+        other = self._create_customer("Other Late Payer")
+        other_invoice = self._create_invoice(other, 250.0, days_overdue=40)
+        mine = self._create_invoice(self.customer, 90.0, days_overdue=40)
+        engine = self.env["credit.followup.engine"].with_context(force_report_rendering=True)
+        engine._run_batch(self.customer | other, self.company)
+
+        histories = self.env["credit.followup.history"].search(
+            [("partner_id", "in", (self.customer | other).ids)]
+        )
+        self.assertEqual(histories.level_id, self.final)
+        self.assertEqual(set(histories.mapped("state")), {"done"})
+        for history, own, foreign in (
+            (histories.filtered(lambda h: h.partner_id == self.customer), mine, other_invoice),
+            (histories.filtered(lambda h: h.partner_id == other), other_invoice, mine),
+        ):
+            text = self._pdf_text(history.letter_attachment_id.raw)
+            self.assertIn(history.partner_id.name, text)
+            self.assertIn(own.name, text)
+            self.assertNotIn(foreign.name, text)
+            attachments = history.mail_message_id.attachment_ids
+            self.assertIn(history.letter_attachment_id, attachments)
+            invoice_pdfs = attachments - history.letter_attachment_id
+            self.assertIn(f"{own.name.replace('/', '_')}.pdf", invoice_pdfs.mapped("name"))
+            self.assertNotIn(f"{foreign.name.replace('/', '_')}.pdf", invoice_pdfs.mapped("name"))
+            for pdf in invoice_pdfs:
+                self.assertTrue(pdf.raw.startswith(b"%PDF"))

@@ -15,14 +15,22 @@ runs with the ORM cache emptied before each:
 - last, as it changes the data: the scheduled follow-up run, once (emails
   queued, not sent), then once more (nothing left to do).
 
+With --peer-results FILE (the JSON of benchmarks/oca.py, measured on a
+database of its own built from the same generator and sizes), each operation
+with an OCA counterpart gets a second row: the OCA module's figures and the
+ratio (the credit check and the exposure next to sale_financial_risk, the full
+follow-up run next to account_credit_control's credit control run), and OCA's
+notes on what is not comparable are printed under the table.
+
 Every result is checked (figures equal Odoo's, verdicts, what each run
 created): the exit status is 1 when one is wrong, never because of a time.
 
-Run through benchmarks/run, which prepares a fresh database:
+Run through benchmarks/run, which prepares a fresh database (and the OCA one):
     benchmarks/run [--small] [--partners N] [--invoices N] [--orders N]
-                   [--repeat N] [--no-documents] [--log-queries]
+                   [--repeat N] [--no-documents] [--log-queries] [--no-oca]
 """
 
+import argparse
 import contextlib
 import glob
 import json
@@ -56,6 +64,16 @@ EXPOSURE_PEER = "Odoo: credit + credit_to_invoice"
 # The scheduled action that runs the follow-ups: measured last, once, since it
 # commits its batches and changes what a next run does.
 FOLLOWUP_METHOD = "_cron_run_followups"
+# OCA rows (benchmarks/oca.py's JSON, "peers") shown next to ours: {kind: what
+# the peer column says after the module's name}. The second credit control run
+# of the same day is left out: OCA escalates and emails again where
+# credit_collections has nothing to do (see PEER_NOTES).
+OCA_PEER_LABELS = {
+    "credit_check_top": "risk check (evaluate_risk_message)",
+    "credit_check_few": "risk check (evaluate_risk_message)",
+    "exposure": "risk columns (risk_total, remaining, unpaid, exception)",
+    "followup_run": "credit control run (lines, ready, emails queued)",
+}
 # Data for the other scheduled actions to work on: a customer in REVIEW_EVERY
 # has its credit review due, one in APPROVAL_EVERY a quotation whose credit
 # approval expired yesterday.
@@ -217,6 +235,63 @@ def measure_cron(env, data, cron, repeat, expected, problems):
 
 
 # ----------------------------------------------------------------------
+# Peers measured on a database of their own (benchmarks/oca.py)
+# ----------------------------------------------------------------------
+
+
+def load_peer_results(path, sizes):
+    """The OCA peers' JSON (benchmarks/oca.py): (document, {our operation:
+    [(peer label, common.Measurement)]}, problems). Rows are taken only when the
+    OCA data set has exactly our data set's sizes (same generator, same
+    options); otherwise none, and a problem says why (the exit status is 1)."""
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    data = document.get("data", {})
+    notes = []
+    if data.get("sizes") != sizes:
+        notes.append(
+            f"OCA figures left out: its data set ({data.get('sizes')}) is not ours ({sizes})"
+        )
+        return document, {}, notes
+    measurements = {
+        row["operation"]: common.Measurement(
+            **{
+                key: value
+                for key, value in row["measurement"].items()
+                if key in common.Measurement.__dataclass_fields__
+            }
+        )
+        for row in document.get("results", [])
+    }
+    peers = {}
+    for peer in data.get("peers", []):
+        label = OCA_PEER_LABELS.get(peer.get("kind"))
+        if not label or peer["operation"] not in measurements:
+            continue
+        peers.setdefault(peer["compares_to"], []).append(
+            (f"OCA {peer['module']}: {label}", measurements[peer["operation"]])
+        )
+    return document, peers, notes
+
+
+def add_peer_rows(results, peers):
+    """results with, after each of ours that has peers, one row per peer: our
+    figures again, the peer's, the ratio. Returns (rows, peer rows, the peers'
+    operations not found among ours)."""
+    rows, peer_rows, matched = [], [], set()
+    for result in results:
+        rows.append(result)
+        for label, measurement in peers.get(result.operation, ()):
+            peer_row = common.Result(
+                result.operation, result.size, result.measurement, label, measurement
+            )
+            rows.append(peer_row)
+            peer_rows.append(peer_row)
+            matched.add(result.operation)
+    return rows, peer_rows, sorted(set(peers) - matched)
+
+
+# ----------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------
 
@@ -260,8 +335,21 @@ def print_scaling(results, sizes, others, file=None):
     followup_run.print_rows(header, rows, file=file)
 
 
+def parse_args(argv=None):
+    """common.parse_args, and --peer-results FILE (repeatable): peers' JSON."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--peer-results", action="append", default=[], metavar="FILE")
+    own, rest = parser.parse_known_args(argv)
+    if "-h" in argv or "--help" in argv:
+        print("--peer-results FILE: benchmarks/oca.py's JSON, its rows next to ours\n")
+    args = common.parse_args(__doc__.split("\n\n")[0], SIZES, rest, flags=FLAGS)
+    args.peer_results = own.peer_results
+    return args
+
+
 def main():
-    args = common.parse_args(__doc__.split("\n\n")[0], SIZES, flags=FLAGS)
+    args = parse_args()
     problems = []
     with common.odoo_env(args, followup_run.ODOO_OPTIONS) as env:
         company = env.ref("base.main_company")
@@ -369,11 +457,28 @@ def main():
                     )
             followup_run.print_report(first, data, args.log_queries)
 
+        sizes = data.sizes()
+        peer_documents, peers = [], {}
+        for peer_path in args.peer_results:
+            document, found, refused = load_peer_results(peer_path, sizes)
+            peer_documents.append((peer_path, document))
+            problems += refused
+            for operation, rows in found.items():
+                peers.setdefault(operation, []).extend(rows)
+        table, peer_rows, unmatched = add_peer_rows(results, peers)
+        if unmatched:
+            problems.append(f"OCA rows without an operation of ours: {unmatched}")
         print(
-            f"\nMedian of {args.repeat} runs (follow-up runs: once), "
-            "ORM cache emptied before each:\n"
+            f"\nMedian of {args.repeat} runs (follow-up runs and credit control runs: once), "
+            "ORM cache emptied before each"
+            + (
+                "; OCA rows measured on their own database, same generator and sizes"
+                if peer_rows
+                else ""
+            )
+            + ":\n"
         )
-        common.print_table(results)
+        common.print_table(table)
         if args.log_queries:
             common.print_queries(results[: -len(followup_reports) or None])
         path = None
@@ -382,7 +487,6 @@ def main():
                 "_no_documents" if args.no_documents else ""
             )
             path = os.path.join(args.results_dir, name + ".json")
-        sizes = data.sizes()
         if args.results_dir:
             others = other_sizes(args.results_dir, path)
             if others:
@@ -400,25 +504,89 @@ def main():
                     label: followup_run.report_json(report) for label, report in followup_reports
                 },
                 "not_comparable": NOT_COMPARABLE,
+                "peers": [
+                    {
+                        "file": os.path.relpath(peer_path),
+                        "benchmark": document.get("benchmark"),
+                        "modules": document.get("data", {}).get("oca_modules"),
+                        "repeat": document.get("repeat"),
+                        "not_comparable": document.get("data", {}).get("not_comparable"),
+                        "risk_differences": len(
+                            document.get("data", {}).get("risk_differences") or {}
+                        ),
+                        "problems": document.get("data", {}).get("problems"),
+                    }
+                    for peer_path, document in peer_documents
+                ],
+                "peer_notes": PEER_NOTES if peer_documents else [],
                 "problems": problems,
             }
-            common.write_json(path, BENCHMARK, env, args, json_data, results)
+            # our rows, then one row per (operation, OCA peer)
+            common.write_json(path, BENCHMARK, env, args, json_data, results + peer_rows)
             print(f"\nResults written to {os.path.relpath(path)}")
-        print("\nNot compared with a peer:")
-        for operation, reason in NOT_COMPARABLE.items():
-            print(f"- {operation}: {reason}")
+        print_notes(peer_documents)
         for problem in problems:
             print(f"Problem: {problem}")
         print("Results checked: " + ("WRONG" if problems else "all correct"))
     return 1 if problems else 0
 
 
-# What has no peer in Odoo itself, and why (the OCA modules are benchmarks/oca.py's).
+def print_notes(peer_documents, file=None):
+    """What is not compared, and why: Odoo's, then the OCA peers' (from their
+    JSON), then how the OCA rows were measured."""
+    file = file or sys.stdout
+    print("\nNot compared with a peer:", file=file)
+    for operation, reason in NOT_COMPARABLE.items():
+        print(f"- {operation}: {reason}", file=file)
+    if not peer_documents:
+        print(
+            "- OCA peers: not run (benchmarks/run --no-oca, or suite.py without --peer-results)",
+            file=file,
+        )
+        return
+    for peer_path, document in peer_documents:
+        data = document.get("data", {})
+        modules = ", ".join(
+            f"{name} {version}" for name, version in data.get("oca_modules", {}).items()
+        )
+        print(f"\nOCA peers ({os.path.relpath(peer_path)}; {modules}):", file=file)
+        for note in PEER_NOTES:
+            print(f"- {note}", file=file)
+        print("Not comparable with OCA, and why:", file=file)
+        for topic, reason in data.get("not_comparable", {}).items():
+            print(f"- {topic}: {reason}", file=file)
+        differences = data.get("risk_differences") or {}
+        if differences:
+            print(
+                f"- OCA's receivable risk differs from Odoo's credit for {len(differences)} "
+                "sampled customers with second-currency items (see second currency above)",
+                file=file,
+            )
+        for problem in data.get("problems") or []:
+            print(f"OCA problem: {problem}", file=file)
+        print(
+            "OCA results checked: " + ("WRONG" if data.get("problems") else "all correct"),
+            file=file,
+        )
+
+
+# What has no peer in Odoo itself, and why.
 NOT_COMPARABLE = {
     "follow-up run": "Odoo 18 Community has no follow-ups (account_followup is Enterprise); "
-    "OCA's account_credit_control is the peer, on its own database",
-    "scheduled actions": "Odoo has no credit approvals nor credit reviews",
+    "the peer is OCA's account_credit_control, on its own database (benchmarks/oca.py)",
+    "scheduled actions": "Odoo has no credit approvals nor credit reviews, nor OCA's modules",
 }
+# How the OCA rows stand next to ours.
+PEER_NOTES = [
+    "measured on a database of their own (the core modules credit_collections depends on, "
+    "the OCA modules, not credit_collections), data set from the same generator with the "
+    "same sizes (checked)",
+    "the OCA risk check is what sale_financial_risk's action_confirm evaluates, on the same "
+    "kind of order of the same customers, against a limit far above the risk (passes)",
+    "the OCA credit control run is its three manual steps (generate lines, mark ready, "
+    "channel action), each committed, emails queued; its second run the same day is not "
+    "shown: it escalates and emails again where credit_collections has nothing to do",
+]
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ class CreditExposure(models.AbstractModel):
     def _open_receivables_sql(self, company, joins=None, conditions=None):
         """FROM and WHERE clauses of the open receivable items of company, shared by
         every figure computed on them: items as ``line``, their account as
-        ``account``, their partner as ``partner``.
+        ``account``, their partner as ``partner``. Its conditions match the index
+        account_move_line_credit_open_items_idx (see account.move.line).
 
         :param joins: SQL joined before WHERE
         :param conditions: SQL conditions added with AND
@@ -35,6 +36,7 @@ class CreditExposure(models.AbstractModel):
                AND account.account_type = 'asset_receivable'
                AND line.parent_state = 'posted'
                AND NOT line.reconciled
+               AND line.amount_residual <> 0
                AND %s
             """,
             joins or SQL(),

@@ -83,6 +83,24 @@ class CreditExposure(models.AbstractModel):
         # credit_limit is readable by accounting groups only, as in core sale,
         # which also reads it as superuser: salespeople are checked against it too.
         self_company = partners.sudo().with_company(company)
+        # Only these: reading one company-dependent field would otherwise read all
+        # of them (pricelists, payment terms, ...) and compute their fallbacks.
+        self_company.fetch(
+            [
+                "credit_custom_rules",
+                "credit_partner_check_over_limit",
+                "credit_partner_limit_tolerance",
+                "credit_partner_warning_percent",
+                "credit_partner_check_overdue",
+                "credit_partner_overdue_days",
+                "credit_partner_overdue_threshold",
+                "credit_partner_overdue_limit",
+                "credit_limit",
+                "credit_hold",
+                "credit_hold_reason",
+                "credit_cash_only",
+            ]
+        )
         config = {}
         for partner in self_company:
             if partner.credit_custom_rules:

@@ -23,7 +23,7 @@ class AccountMoveLine(models.Model):
     followup_date = fields.Date(string="Last Follow-up", copy=False, readonly=True)
 
     def init(self):
-        super().init()
+        result = super().init()
         # Every credit and follow-up figure sums a customer's open receivable items.
         # Odoo's indexes on partner_id also hold the customer's settled items and the
         # lines of its invoices (several times the open items): this one holds only
@@ -40,6 +40,7 @@ class AccountMoveLine(models.Model):
                 """
             )
         )
+        return result
 
     # ------------------------------------------------------------------
     # CRUD

@@ -2,7 +2,7 @@
     "name": "Credit & Collections",
     "summary": "Credit limits and holds, follow-ups, installment plans, "
     "late interest and a collections workspace",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "author": "credit_collections contributors",
     "website": "https://github.com/credit-collections/credit_collections",
@@ -27,6 +27,7 @@
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
+        "views/sale_portal_templates.xml",
         "views/credit_approval_request_views.xml",
         "views/credit_followup_policy_views.xml",
         "views/credit_followup_history_views.xml",

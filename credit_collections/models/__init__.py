@@ -12,3 +12,4 @@ from . import res_partner_followup
 from . import credit_approval_request
 from . import sale_order
 from . import account_move
+from . import ir_actions_report

@@ -13,11 +13,13 @@ class AccountMove(models.Model):
         search="_search_followup_excluded",
         help="Disputed or in litigation: its receivable items are never chased and do "
         "not count for the overdue credit hold.",
+        groups="base.group_user",
     )
     followup_exclusion_reason = fields.Char(
         string="Exclusion Reason",
         compute="_compute_followup_excluded",
         inverse="_inverse_followup_excluded",
+        groups="base.group_user",
     )
 
     @api.depends("line_ids.followup_excluded", "line_ids.followup_exclusion_reason")

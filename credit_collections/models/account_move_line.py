@@ -1,5 +1,5 @@
 from odoo import fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 
@@ -15,12 +15,21 @@ class AccountMoveLine(models.Model):
         copy=False,
         index="btree_not_null",
         help="Disputed or in litigation: never chased, and not counted by the overdue credit hold.",
+        groups="base.group_user",
     )
-    followup_exclusion_reason = fields.Char(string="Exclusion Reason", copy=False)
+    followup_exclusion_reason = fields.Char(
+        string="Exclusion Reason", copy=False, groups="base.group_user"
+    )
     followup_level_id = fields.Many2one(
-        "credit.followup.level", string="Follow-up Level", copy=False, readonly=True
+        "credit.followup.level",
+        string="Follow-up Level",
+        copy=False,
+        readonly=True,
+        groups="base.group_user",
     )
-    followup_date = fields.Date(string="Last Follow-up", copy=False, readonly=True)
+    followup_date = fields.Date(
+        string="Last Follow-up", copy=False, readonly=True, groups="base.group_user"
+    )
 
     def init(self):
         result = super().init()
@@ -47,6 +56,8 @@ class AccountMoveLine(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
+        if not self.env.su:
+            self._followup_check_write_access(set(vals))
         if "followup_excluded" not in vals:
             return super().write(vals)
         changed = self.filtered(
@@ -55,6 +66,24 @@ class AccountMoveLine(models.Model):
         result = super().write(vals)
         changed._followup_log_exclusion()
         return result
+
+    def _followup_check_write_access(self, field_names):
+        if field_names & {"followup_level_id", "followup_date"}:
+            raise AccessError(
+                self.env._(
+                    "The follow-up level and date of a journal item are recorded by the "
+                    "follow-ups themselves."
+                )
+            )
+        if field_names & {"followup_excluded", "followup_exclusion_reason"} and not (
+            self.env.user.has_group("credit_collections.group_credit_user")
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only collectors can exclude items from follow-ups or follow them up "
+                    "again. Ask a collector."
+                )
+            )
 
     # ------------------------------------------------------------------
     # Actions

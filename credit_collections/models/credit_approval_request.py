@@ -4,17 +4,42 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import format_amount, format_date
+from odoo.tools import SQL, format_amount, format_date
 
 APPROVAL_STATES = [
     ("pending", "Pending"),
     ("approved", "Approved"),
     ("rejected", "Rejected"),
     ("expired", "Expired"),
+    ("cancelled", "Cancelled"),
 ]
 
-# Only credit managers decide: these fields change through decisions, never by hand.
-PROTECTED_FIELDS = {"state", "approver_id", "decision_date", "valid_until", "amount", "is_override"}
+# Set when the request is made, from the order and its customer, or by a decision:
+# nobody writes them by hand, not even a credit manager. A request must show the
+# approver what the requester saw, and a decision who took it.
+SYSTEM_FIELDS = {
+    "order_id",
+    "partner_id",
+    "order_partner_id",
+    "company_id",
+    "currency_id",
+    "exposure",
+    "credit_limit",
+    "overdue_amount",
+    "reasons",
+    "requested_by_id",
+    "state",
+    "approver_id",
+    "decision_date",
+    "valid_until",
+    "is_override",
+}
+# What the credit manager decides on, while the request is pending.
+MANAGER_FIELDS = {"amount", "validity_days", "manager_note"}
+# What the requester may say, while the request is pending.
+REQUESTER_FIELDS = {"request_note"}
+# The longest validity a credit manager may give (a year).
+MAX_VALIDITY_DAYS = 366
 
 
 class CreditApprovalRequest(models.Model):
@@ -35,22 +60,27 @@ class CreditApprovalRequest(models.Model):
     partner_id = fields.Many2one(
         "res.partner",
         string="Customer",
-        compute="_compute_partner_id",
-        store=True,
         index=True,
         readonly=True,
+        help="The invoiced customer (commercial entity) the approval was given for.",
+    )
+    order_partner_id = fields.Many2one(
+        "res.partner",
+        string="Ordering Customer",
+        readonly=True,
+        help="The ordering customer (commercial entity) the approval was given for.",
     )
     company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
-    currency_id = fields.Many2one(related="order_id.currency_id", store=True)
+    currency_id = fields.Many2one("res.currency", readonly=True, required=True)
     company_currency_id = fields.Many2one(
         related="company_id.currency_id", string="Company Currency"
     )
     amount = fields.Monetary(
-        string="Approved Amount",
         currency_field="currency_id",
         required=True,
         tracking=True,
-        help="The order can be confirmed while its total does not exceed this amount.",
+        help="The order total at request. Once approved, the order can be confirmed while "
+        "its total does not exceed this amount, in this currency, for this customer.",
     )
     exposure = fields.Monetary(
         string="Exposure at Request",
@@ -69,6 +99,10 @@ class CreditApprovalRequest(models.Model):
         default=lambda self: self.env.user,
         readonly=True,
     )
+    request_note = fields.Text(
+        string="Why an Exception",
+        help="What the salesperson tells the credit manager to support the request.",
+    )
     state = fields.Selection(
         selection=APPROVAL_STATES,
         string="Status",
@@ -83,6 +117,7 @@ class CreditApprovalRequest(models.Model):
     validity_days = fields.Integer(
         string="Validity (Days)",
         default=lambda self: self.env.company.credit_approval_validity_days,
+        tracking=True,
     )
     valid_until = fields.Date(readonly=True, tracking=True)
     manager_note = fields.Text(tracking=True)
@@ -95,11 +130,6 @@ class CreditApprovalRequest(models.Model):
     # ------------------------------------------------------------------
     # Compute
     # ------------------------------------------------------------------
-
-    @api.depends("order_id.partner_invoice_id")
-    def _compute_partner_id(self):
-        for request in self:
-            request.partner_id = request.order_id.partner_invoice_id.commercial_partner_id
 
     @api.depends("order_id.name", "state")
     def _compute_display_name(self):
@@ -119,9 +149,31 @@ class CreditApprovalRequest(models.Model):
     def _check_amount_and_validity(self):
         for request in self:
             if request.amount < 0:
-                raise ValidationError(self.env._("Approved Amount cannot be negative."))
-            if request.validity_days < 0:
-                raise ValidationError(self.env._("Validity (Days) cannot be negative."))
+                raise ValidationError(self.env._("Amount cannot be negative."))
+            if not 0 <= request.validity_days <= MAX_VALIDITY_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        "Validity (Days) must be between 0 and %(max)s days.",
+                        max=MAX_VALIDITY_DAYS,
+                    )
+                )
+
+    @api.constrains("order_id", "state")
+    def _check_one_pending_per_order(self):
+        counts = self._read_group(
+            [("order_id", "in", self.order_id.ids), ("state", "=", "pending")],
+            ["order_id"],
+            ["__count"],
+        )
+        for order, count in counts:
+            if count > 1:
+                raise ValidationError(
+                    self.env._(
+                        "A credit approval request for %(order)s is already waiting for a "
+                        "credit manager.",
+                        order=order.name,
+                    )
+                )
 
     # ------------------------------------------------------------------
     # CRUD
@@ -129,22 +181,72 @@ class CreditApprovalRequest(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                self._credit_check_field_access(set(vals) - {"order_id"}, creating=True)
+        for vals in vals_list:
+            order = self.env["sale.order"].browse(vals.get("order_id"))
+            # What the approver decides on is captured from the order, whatever the
+            # caller sends: the request cannot claim another amount or other figures.
+            vals.update(order._prepare_credit_approval_request_vals())
         requests = super().create(vals_list)
         for request in requests:
-            request._credit_post_on_documents(
-                self.env._(
-                    "Credit approval requested by %(user)s for %(amount)s.\n%(reasons)s",
-                    user=request.requested_by_id.name,
-                    amount=format_amount(self.env, request.amount, request.currency_id),
-                    reasons=request.reasons or "",
-                )
+            body = self.env._(
+                "Credit approval requested by %(user)s for %(amount)s.\n%(reasons)s",
+                user=request.requested_by_id.name,
+                amount=format_amount(self.env, request.amount, request.currency_id),
+                reasons=request.reasons or "",
             )
+            if request.request_note:
+                body += "\n" + self.env._("Why: %(note)s", note=request.request_note)
+            request._credit_post_on_documents(body)
         return requests
 
     def write(self, vals):
-        if PROTECTED_FIELDS & set(vals):
-            self._credit_check_manager()
+        if not self.env.su:
+            self._credit_check_field_access(set(vals))
         return super().write(vals)
+
+    def _credit_check_field_access(self, field_names, creating=False):
+        """Refuse what the current user may not set on the requests in self."""
+        system = field_names & SYSTEM_FIELDS
+        if system:
+            raise AccessError(
+                self.env._(
+                    "These fields of a credit approval request are set from the order or by "
+                    "a credit decision, never by hand: %(fields)s.",
+                    fields=", ".join(sorted(system)),
+                )
+            )
+        if field_names & MANAGER_FIELDS:
+            if creating:
+                raise AccessError(
+                    self.env._(
+                        "The amount and validity of a credit approval are taken from the order "
+                        "and decided by a credit manager: request the approval from the order."
+                    )
+                )
+            self._credit_check_manager()
+            self._credit_check_pending()
+        if field_names & REQUESTER_FIELDS and not creating:
+            self._credit_check_pending()
+            if not self.env.user.has_group("credit_collections.group_credit_manager") and any(
+                request.requested_by_id != self.env.user for request in self
+            ):
+                raise AccessError(
+                    self.env._("Only who requested a credit approval can change its note.")
+                )
+
+    def _credit_check_pending(self):
+        decided = self.filtered(lambda request: request.state != "pending")
+        if decided:
+            raise UserError(
+                self.env._(
+                    "%(request)s has already been decided: its amount, validity and notes no "
+                    "longer change. Request a new approval from the order.",
+                    request=decided[0].display_name,
+                )
+            )
 
     # ------------------------------------------------------------------
     # Actions
@@ -153,6 +255,7 @@ class CreditApprovalRequest(models.Model):
     def action_approve(self):
         self._credit_check_manager()
         for request in self:
+            request._credit_check_segregation()
             request._credit_decide("approved", request.manager_note)
         return True
 
@@ -175,14 +278,41 @@ class CreditApprovalRequest(models.Model):
                 self.env._("Only credit managers can approve, reject or override credit holds.")
             )
 
+    def _credit_check_segregation(self):
+        """Segregation of duties: nobody approves their own request or order."""
+        self.ensure_one()
+        if self.env.su or not self.company_id.credit_segregation_of_duties:
+            return
+        user = self.env.user
+        if user in (self.requested_by_id, self.order_id.user_id):
+            raise UserError(
+                self.env._(
+                    "Segregation of duties: you cannot approve a credit exception for "
+                    "%(order)s, which you requested or which is your own order. Another credit "
+                    "manager must decide.",
+                    order=self.order_id.name,
+                )
+            )
+
     def _credit_decide(self, state, note):
         self.ensure_one()
         if self.state != "pending":
             raise UserError(
                 self.env._("%(request)s has already been decided.", request=self.display_name)
             )
+        # Row lock: two managers deciding the same request at once, the second one
+        # waits and then finds it decided.
+        self.env.cr.execute(
+            SQL("SELECT id FROM credit_approval_request WHERE id = %s FOR NO KEY UPDATE", self.id)
+        )
+        self.invalidate_recordset(["state"])
+        if self.state != "pending":
+            raise UserError(
+                self.env._("%(request)s has already been decided.", request=self.display_name)
+            )
         today = fields.Date.context_today(self)
-        self.write(
+        # Decision fields are written by the decision only (see SYSTEM_FIELDS).
+        self.sudo().write(
             {
                 "state": state,
                 "approver_id": self.env.user.id,
@@ -192,12 +322,7 @@ class CreditApprovalRequest(models.Model):
                 else False,
             }
         )
-        self.activity_ids.filtered(
-            lambda activity: (
-                activity.activity_type_id
-                == self.env.ref("credit_collections.mail_activity_credit_approval")
-            )
-        ).action_feedback(feedback=note or "")
+        self._credit_close_activities(note)
         if state == "approved":
             body = self.env._(
                 "%(kind)s by %(user)s for up to %(amount)s, valid until %(date)s.",
@@ -214,27 +339,72 @@ class CreditApprovalRequest(models.Model):
             body += "\n" + self.env._("Note: %(note)s", note=note)
         self._credit_post_on_documents(body, notify=self.requested_by_id.partner_id)
 
+    def _credit_close_activities(self, feedback):
+        approval_type = self.env.ref("credit_collections.mail_activity_credit_approval")
+        activities = self.activity_ids.filtered(
+            lambda activity: activity.activity_type_id == approval_type
+        )
+        # The activity may be another credit manager's: closing it is part of the
+        # decision this manager is entitled to take.
+        activities.sudo().action_feedback(feedback=feedback or "")
+
+    def _credit_cancel(self, reason):
+        """Close pending or approved requests that no longer apply (the order changed
+        customer or currency, or a credit manager overrode the hold), logged."""
+        open_requests = self.filtered(lambda request: request.state in ("pending", "approved"))
+        if not open_requests:
+            return
+        # The request's state follows from the order's change, whoever made it.
+        open_requests.sudo().write({"state": "cancelled"})
+        for request in open_requests:
+            request._credit_close_activities(reason)
+            request._credit_post_on_documents(
+                self.env._(
+                    "Credit approval request for %(order)s cancelled: %(reason)s",
+                    order=request.order_id.name,
+                    reason=reason,
+                )
+            )
+
     def _credit_post_on_documents(self, body, notify=None):
         """Log a credit decision on the request, its order and its customer."""
         self.ensure_one()
         partner_ids = notify.ids if notify and notify != self.env.user.partner_id else []
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
-        self.order_id.message_post(
+        # Decisions are logged on documents the user may not edit (the order of
+        # another salesperson, the customer) and by users who may have no email
+        # address: the log is part of the decision they are entitled to take.
+        self.sudo()._message_log(body=body)
+        self.order_id.sudo().message_post(
             body=body,
             subtype_xmlid="mail.mt_comment" if partner_ids else "mail.mt_note",
             partner_ids=partner_ids,
+            author_id=self.env.user.partner_id.id,
+            email_from=self._credit_email_from(),
         )
-        # The customer's audit trail must record every request, also those of
-        # salespeople, who usually cannot edit customers.
-        self.partner_id.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+        self.partner_id.sudo()._message_log(body=body)
 
-    def _credit_covers_order(self):
-        """An approval lets its order be confirmed up to its amount, while valid."""
+    def _credit_email_from(self):
+        """Sender of the decision's notification: the user, else the company."""
+        return (
+            self.env.user.email_formatted
+            or self.company_id.email_formatted
+            or self.env.company.email_formatted
+            or None
+        )
+
+    def _credit_covers_order(self, order=None):
+        """An approval lets its order be confirmed for its customers, in its currency,
+        up to its amount, while valid."""
         self.ensure_one()
+        order = order or self.order_id
         return (
             self.state == "approved"
+            and order == self.order_id
             and (not self.valid_until or self.valid_until >= fields.Date.context_today(self))
-            and self.currency_id.compare_amounts(self.order_id.amount_total, self.amount) <= 0
+            and order.currency_id == self.currency_id
+            and order.partner_invoice_id.commercial_partner_id == self.partner_id
+            and order.partner_id.commercial_partner_id == self.order_partner_id
+            and self.currency_id.compare_amounts(order.amount_total, self.amount) <= 0
         )
 
     def _credit_approval_reason(self):
@@ -252,6 +422,7 @@ class CreditApprovalRequest(models.Model):
             return company.credit_approver_id
         return (
             self.env.ref("credit_collections.group_credit_manager")
+            .sudo()
             .users.filtered(lambda user: not user.share and company in user.company_ids)
             .sorted("id")
         )
@@ -260,7 +431,8 @@ class CreditApprovalRequest(models.Model):
         for request in self:
             approvers = self._credit_approvers(request.company_id)
             for approver in approvers:
-                request.activity_schedule(
+                # Salespeople ask; the activity is the approver's.
+                request.sudo().activity_schedule(
                     "credit_collections.mail_activity_credit_approval",
                     user_id=approver.id,
                     note=self.env._(
@@ -285,7 +457,7 @@ class CreditApprovalRequest(models.Model):
                 ("order_id.state", "in", ("draft", "sent")),
             ]
         )
-        expired.write({"state": "expired"})
+        expired.sudo().write({"state": "expired"})
         notes = {}
         for request in expired:
             body = self.env._(

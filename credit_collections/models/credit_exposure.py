@@ -501,18 +501,39 @@ class CreditExposure(models.AbstractModel):
             limit=self._format_amount(snapshot, snapshot["limit"]),
         )
 
+    def init(self):
+        result = super().init()
+        # One row per customer whose credit decisions must not run side by side
+        # (see _lock_partners). A table of its own, not the customer's row: the
+        # follow-ups, a credit manager's edit or a portal visit that write the
+        # customer never wait for, nor conflict with, an order's confirmation.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS credit_collections_partner_lock (
+                    partner_id integer PRIMARY KEY REFERENCES res_partner(id) ON DELETE CASCADE
+                )
+                """
+            )
+        )
+        return result
+
     def _lock_partners(self, partners):
         """Serialize credit decisions per commercial partner.
 
         Two transactions confirming orders of the same customer would each see
-        an exposure without the other's order. Updating the partner row makes the
-        second one wait for the first and then fail with a serialization error,
-        which Odoo retries with a fresh snapshot that includes the first order.
+        an exposure without the other's order. Writing the customer's lock row
+        makes the second one wait for the first and then fail with a serialization
+        error, which Odoo retries with a fresh snapshot that includes the first order.
         """
         if partners.commercial_partner_id:
             self.env.cr.execute(
                 SQL(
-                    "UPDATE res_partner SET write_date = write_date WHERE id = ANY(%s)",
+                    """
+                    INSERT INTO credit_collections_partner_lock (partner_id)
+                    SELECT id FROM unnest(%s::int[]) AS id ORDER BY id
+                        ON CONFLICT (partner_id) DO UPDATE SET partner_id = EXCLUDED.partner_id
+                    """,
                     partners.commercial_partner_id.ids,
                 )
             )

@@ -10,6 +10,11 @@ _logger = logging.getLogger(__name__)
 
 # Customers processed between two commits of the scheduled action.
 BATCH_SIZE = 100
+# First key of the transaction-level advisory lock a follow-up holds on a customer
+# (the second is the customer's id): "CCFU".
+FOLLOWUP_LOCK_KEY = 0x43434655
+# How long one wkhtmltopdf run of a follow-up batch may take.
+PDF_TIMEOUT_SECONDS = 120
 
 
 class CreditFollowupEngine(models.AbstractModel):
@@ -259,12 +264,15 @@ class CreditFollowupEngine(models.AbstractModel):
         # Everything a follow-up emails waits in the mail queue: a run never blocks
         # on the mail server.
         self = self.with_context(mail_notify_force_send=False)
-        partners = self.env["res.partner"].browse([partner.id for partner, _level, _state in items])
+        claimed = self._claim_customers(
+            self.env["res.partner"].browse([partner.id for partner, _level, _state in items])
+        )
+        items = [item for item in items if item[0] in claimed]
+        if not items:
+            return {}
+        partners = claimed
         try:
             with self.env.cr.savepoint():
-                # A run in another transaction (the scheduled action and a collector,
-                # say) waits here, then finds the customers done.
-                self.env["credit.exposure"]._lock_partners(partners)
                 return self._apply_levels(items, company, **options)
         except (errors.SerializationFailure, errors.ExclusionViolation):
             self.env.invalidate_all()
@@ -281,6 +289,47 @@ class CreditFollowupEngine(models.AbstractModel):
             return {
                 partners.id: self._record_failure(partners, company, level, state, error, options)
             }
+
+    def _claim_customers(self, partners):
+        """The customers this transaction may follow up now: those no concurrent
+        run is doing, or has done since this transaction began. The others are left
+        to that run, quietly: two runs at once are expected.
+
+        No row of the customers is locked: a salesperson confirming an order of one
+        of them never waits for a follow-up batch and its PDFs.
+        """
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM unnest(%s::int[]) AS id WHERE pg_try_advisory_xact_lock(%s, id)",
+                partners.ids,
+                FOLLOWUP_LOCK_KEY,
+            )
+        )
+        claimed = partners.browse(sorted(row[0] for row in rows))
+        if claimed and not self._unchanged_since_snapshot(claimed):
+            claimed = claimed.filtered(self._unchanged_since_snapshot)
+        if partners - claimed:
+            _logger.info(
+                "Follow-up of partners %s left to a concurrent run", (partners - claimed).ids
+            )
+        return claimed
+
+    def _unchanged_since_snapshot(self, partners):
+        """Whether no transaction committed a change of the customers after this one
+        began (a follow-up run that has just finished updated their level): asking
+        for a key-share lock fails then, without waiting for anyone."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM res_partner WHERE id = ANY(%s) FOR KEY SHARE",
+                        partners.ids,
+                    ),
+                    log_exceptions=False,
+                )
+        except errors.SerializationFailure:
+            return False
+        return True
 
     def _apply_levels_one_by_one(self, items, company, **options):
         histories = {}
@@ -751,7 +800,11 @@ class CreditFollowupEngine(models.AbstractModel):
 
         :return: {record id: PDF content}
         """
-        reports = self.env["ir.actions.report"].with_company(self.env.company)
+        reports = (
+            self.env["ir.actions.report"]
+            .with_company(self.env.company)
+            .with_context(credit_pdf_timeout=PDF_TIMEOUT_SECONDS)
+        )
         # Odoo renders HTML instead of PDF in test mode, unless asked: go through
         # its own entry point there, as for a single record.
         test_mode = tools.config["test_enable"] or tools.config["test_file"]

@@ -1,6 +1,9 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_amount, format_date
+
+# Set when the promise is recorded, or by its outcome (kept, broken): never by hand.
+SYSTEM_FIELDS = {"state", "residual_at_promise", "user_id", "company_id"}
 
 PROMISE_STATES = [
     ("open", "Open"),
@@ -64,13 +67,24 @@ class CreditPromise(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                # Forms send the defaults along: only other values are refused.
+                given = {
+                    name
+                    for name in set(vals) - {"company_id"}
+                    if not (name == "state" and vals[name] == "open")
+                    and not (name == "user_id" and vals[name] == self.env.uid)
+                }
+                self._check_system_fields(given)
         for vals in vals_list:
             if vals.get("partner_id"):
                 partner = self.env["res.partner"].browse(vals["partner_id"])
                 vals["partner_id"] = partner.commercial_partner_id.id
         promises = super().create(vals_list)
         for promise in promises:
-            promise.residual_at_promise = promise._current_residual()
+            # Captured once, when the promise is made (see SYSTEM_FIELDS).
+            promise.sudo().residual_at_promise = promise._current_residual()
             # Collectors record promises of customers they usually cannot edit.
             promise.partner_id.sudo().message_post(
                 body=self.env._(
@@ -82,6 +96,22 @@ class CreditPromise(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return promises
+
+    def write(self, vals):
+        if not self.env.su:
+            self._check_system_fields(set(vals))
+        return super().write(vals)
+
+    def _check_system_fields(self, field_names):
+        forbidden = field_names & SYSTEM_FIELDS
+        if forbidden:
+            raise AccessError(
+                self.env._(
+                    "These fields of a promise to pay are set when it is recorded or by its "
+                    "outcome, never by hand: %(fields)s. Use Mark as Kept or Mark as Broken.",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
 
     def _current_residual(self):
         """Open amount on the promise's items, or on all overdue items of the
@@ -100,7 +130,8 @@ class CreditPromise(models.Model):
         """Kept once payments reach the promised amount; broken when the promised
         date has passed without them."""
         today = fields.Date.context_today(self)
-        for promise in self.filtered(lambda promise: promise.state == "open"):
+        # The outcome of a promise follows from the payments, whoever looks.
+        for promise in self.sudo().filtered(lambda promise: promise.state == "open"):
             rounding = promise.currency_id.rounding
             if promise.paid_amount >= promise.amount - rounding / 2:
                 promise.state = "kept"
@@ -128,9 +159,13 @@ class CreditPromise(models.Model):
         )
 
     def action_mark_kept(self):
-        self.write({"state": "kept"})
+        self.check_access("write")
+        # A collector's decision on the outcome (see SYSTEM_FIELDS).
+        self.sudo().write({"state": "kept"})
 
     def action_mark_broken(self):
+        self.check_access("write")
         for promise in self.filtered(lambda promise: promise.state == "open"):
-            promise.state = "broken"
+            # A collector's decision on the outcome (see SYSTEM_FIELDS).
+            promise.sudo().state = "broken"
             promise._notify_broken()

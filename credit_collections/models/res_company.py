@@ -88,6 +88,13 @@ class ResCompany(models.Model):
         help="How many days before a customer's credit review date the credit manager "
         "gets a review activity.",
     )
+    credit_segregation_of_duties = fields.Boolean(
+        string="Segregation of Duties",
+        default=True,
+        help="A credit manager cannot approve a credit exception they requested or for "
+        "their own order, nor confirm their own order despite a credit hold: another "
+        "credit manager decides.",
+    )
 
     # Follow-ups
     credit_followup_min_amount = fields.Monetary(

@@ -48,3 +48,6 @@ class ResConfigSettings(models.TransientModel):
     credit_review_notice_days = fields.Integer(
         related="company_id.credit_review_notice_days", readonly=False
     )
+    credit_segregation_of_duties = fields.Boolean(
+        related="company_id.credit_segregation_of_duties", readonly=False
+    )

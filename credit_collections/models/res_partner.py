@@ -43,6 +43,15 @@ CREDIT_MANAGER_FIELDS = {
     "followup_responsible_id",
     "followup_excluded",
 }
+# Follow-up bookkeeping: written by the follow-up engine and by the collectors'
+# own actions (pause, promise), each logged, never by hand. Resetting the level
+# would send a level and charge its fee again; a far pause would silence dunning.
+FOLLOWUP_SYSTEM_FIELDS = {
+    "followup_level_id",
+    "followup_episode",
+    "followup_last_date",
+    "followup_paused_until",
+}
 
 
 class ResPartner(models.Model):
@@ -57,45 +66,57 @@ class ResPartner(models.Model):
         copy=False,
         help="Manual hold: no order of this customer can be confirmed until a credit "
         "manager lifts it.",
+        groups="base.group_user",
     )
-    credit_hold_reason = fields.Char(string="Hold Reason", company_dependent=True, copy=False)
+    credit_hold_reason = fields.Char(
+        string="Hold Reason", company_dependent=True, copy=False, groups="base.group_user"
+    )
     credit_cash_only = fields.Boolean(
         string="Cash Only",
         company_dependent=True,
         help="Orders of this customer must be paid in full before they are confirmed.",
+        groups="base.group_user",
     )
     credit_review_date = fields.Date(
         company_dependent=True,
         copy=False,
         help="When the credit limit of this customer is to be reviewed. The credit "
         "manager gets an activity before it passes.",
+        groups="base.group_user",
     )
     # Partner-level overrides of the company's hold rules
     credit_custom_rules = fields.Boolean(
         string="Own Credit Rules",
         company_dependent=True,
         help="Use the rules below for this customer instead of the company's.",
+        groups="base.group_user",
     )
     credit_partner_check_over_limit = fields.Boolean(
-        string="Hold Over Credit Limit (Customer)", company_dependent=True
+        string="Hold Over Credit Limit (Customer)", company_dependent=True, groups="base.group_user"
     )
     credit_partner_limit_tolerance = fields.Float(
-        string="Credit Limit Tolerance (%) (Customer)", company_dependent=True
+        string="Credit Limit Tolerance (%) (Customer)",
+        company_dependent=True,
+        groups="base.group_user",
     )
     credit_partner_warning_percent = fields.Float(
-        string="Credit Warning Threshold (%) (Customer)", company_dependent=True
+        string="Credit Warning Threshold (%) (Customer)",
+        company_dependent=True,
+        groups="base.group_user",
     )
     credit_partner_check_overdue = fields.Boolean(
-        string="Hold When Overdue (Customer)", company_dependent=True
+        string="Hold When Overdue (Customer)", company_dependent=True, groups="base.group_user"
     )
     credit_partner_overdue_days = fields.Integer(
-        string="Hold After Overdue Days (Customer)", company_dependent=True
+        string="Hold After Overdue Days (Customer)",
+        company_dependent=True,
+        groups="base.group_user",
     )
     credit_partner_overdue_threshold = fields.Float(
-        string="Overdue Hold Threshold (Customer)", company_dependent=True
+        string="Overdue Hold Threshold (Customer)", company_dependent=True, groups="base.group_user"
     )
     credit_partner_overdue_limit = fields.Float(
-        string="Overdue Sub-limit (Customer)", company_dependent=True
+        string="Overdue Sub-limit (Customer)", company_dependent=True, groups="base.group_user"
     )
 
     # Follow-ups (dunning), per company
@@ -104,6 +125,7 @@ class ResPartner(models.Model):
         string="Follow-up Policy",
         company_dependent=True,
         help="Leave empty for the company's default policy.",
+        groups="base.group_user",
     )
     followup_level_id = fields.Many2one(
         "credit.followup.level",
@@ -111,75 +133,96 @@ class ResPartner(models.Model):
         company_dependent=True,
         copy=False,
         help="Highest level reached in the current dunning episode.",
+        groups="base.group_user",
     )
-    followup_episode = fields.Integer(company_dependent=True, copy=False)
-    followup_last_date = fields.Date(string="Last Follow-up", company_dependent=True, copy=False)
+    followup_episode = fields.Integer(company_dependent=True, copy=False, groups="base.group_user")
+    followup_last_date = fields.Date(
+        string="Last Follow-up", company_dependent=True, copy=False, groups="base.group_user"
+    )
     followup_responsible_id = fields.Many2one(
         "res.users",
         string="Collector",
         company_dependent=True,
         help="Who follows this customer up; receives its follow-up activities.",
+        groups="base.group_user",
     )
     followup_paused_until = fields.Date(
-        string="Follow-ups Paused Until", company_dependent=True, copy=False
+        string="Follow-ups Paused Until",
+        company_dependent=True,
+        copy=False,
+        groups="base.group_user",
     )
     followup_excluded = fields.Boolean(
         string="Never Follow Up",
         company_dependent=True,
         help="This customer never gets follow-ups.",
+        groups="base.group_user",
     )
     followup_next_action_date = fields.Date(
-        string="Next Follow-up", compute="_compute_followup_status"
+        string="Next Follow-up", compute="_compute_followup_status", groups="base.group_user"
     )
     followup_status = fields.Selection(
         selection=FOLLOWUP_STATUSES,
         string="Follow-up Status",
         compute="_compute_followup_status",
         search="_search_followup_status",
+        groups="base.group_user",
     )
     followup_history_ids = fields.One2many(
-        "credit.followup.history", "partner_id", string="Follow-up History"
+        "credit.followup.history",
+        "partner_id",
+        string="Follow-up History",
+        groups="base.group_user",
     )
-    credit_promise_ids = fields.One2many("credit.promise", "partner_id", string="Promises to Pay")
+    credit_promise_ids = fields.One2many(
+        "credit.promise", "partner_id", string="Promises to Pay", groups="base.group_user"
+    )
     followup_line_ids = fields.One2many(
         "account.move.line",
         string="Follow-up Statement",
         compute="_compute_followup_line_ids",
         help="Open items that follow-ups chase, in the current company.",
+        groups="base.group_user",
     )
 
     # Live figures, for the current company, in its currency
     credit_receivable_amount = fields.Monetary(
-        string="Open Receivables", compute="_compute_credit_figures"
+        string="Open Receivables", compute="_compute_credit_figures", groups="base.group_user"
     )
     credit_not_due_amount = fields.Monetary(
-        string="Open Not Yet Due", compute="_compute_credit_figures"
+        string="Open Not Yet Due", compute="_compute_credit_figures", groups="base.group_user"
     )
-    credit_overdue_amount = fields.Monetary(string="Overdue", compute="_compute_credit_figures")
+    credit_overdue_amount = fields.Monetary(
+        string="Overdue", compute="_compute_credit_figures", groups="base.group_user"
+    )
     credit_oldest_overdue_days = fields.Integer(
-        string="Oldest Overdue (Days)", compute="_compute_credit_figures"
+        string="Oldest Overdue (Days)", compute="_compute_credit_figures", groups="base.group_user"
     )
     credit_orders_amount = fields.Monetary(
-        string="Orders To Invoice", compute="_compute_credit_figures"
+        string="Orders To Invoice", compute="_compute_credit_figures", groups="base.group_user"
     )
     credit_draft_invoices_amount = fields.Monetary(
-        string="Draft Invoices", compute="_compute_credit_figures"
+        string="Draft Invoices", compute="_compute_credit_figures", groups="base.group_user"
     )
-    credit_exposure = fields.Monetary(compute="_compute_credit_figures")
-    credit_available = fields.Monetary(compute="_compute_credit_figures")
+    credit_exposure = fields.Monetary(compute="_compute_credit_figures", groups="base.group_user")
+    credit_available = fields.Monetary(compute="_compute_credit_figures", groups="base.group_user")
     credit_status = fields.Selection(
         selection=CREDIT_STATUSES,
         compute="_compute_credit_figures",
         search="_search_credit_status",
+        groups="base.group_user",
     )
-    credit_status_reasons = fields.Text(compute="_compute_credit_status_reasons")
+    credit_status_reasons = fields.Text(
+        compute="_compute_credit_status_reasons", groups="base.group_user"
+    )
     credit_over_limit = fields.Boolean(
         string="Over Credit Limit",
         compute="_compute_credit_figures",
         search="_search_credit_over_limit",
+        groups="base.group_user",
     )
     credit_approval_ids = fields.One2many(
-        "credit.approval.request", "partner_id", string="Credit Approvals"
+        "credit.approval.request", "partner_id", string="Credit Approvals", groups="base.group_user"
     )
 
     # ------------------------------------------------------------------
@@ -210,6 +253,7 @@ class ResPartner(models.Model):
             partner.credit_status = snapshot["status"]
             partner.credit_over_limit = snapshot["over_limit"]
 
+    @api.depends_context("company")
     def _compute_credit_status_reasons(self):
         company = self.env.company
         snapshots = self.env["credit.exposure"]._get_snapshots(self.commercial_partner_id, company)
@@ -307,12 +351,17 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # Forms send every field, defaults included: only actual credit terms count.
-        if any(vals.get(name) for vals in vals_list for name in CREDIT_MANAGER_FIELDS):
-            self._credit_check_policy_access()
+        # Forms send every field, defaults included: only actual values count.
+        if not self.env.su:
+            if any(vals.get(name) for vals in vals_list for name in FOLLOWUP_SYSTEM_FIELDS):
+                self._followup_refuse_bookkeeping()
+            if any(vals.get(name) for vals in vals_list for name in CREDIT_MANAGER_FIELDS):
+                self._credit_check_policy_access()
         return super().create(vals_list)
 
     def write(self, vals):
+        if not self.env.su and FOLLOWUP_SYSTEM_FIELDS & set(vals):
+            self._followup_refuse_bookkeeping()
         credit_vals = {name: value for name, value in vals.items() if name in CREDIT_MANAGER_FIELDS}
         if not credit_vals:
             return super().write(vals)
@@ -328,6 +377,15 @@ class ResPartner(models.Model):
             result = super().write(other_vals) and result
         partners._credit_log_changes(before)
         return result
+
+    def _followup_refuse_bookkeeping(self):
+        raise AccessError(
+            self.env._(
+                "The follow-up level, episode, last follow-up and pause of a customer are "
+                "kept by the follow-ups themselves. Use Pause, Record a Promise or Exclude "
+                "on the customer's follow-up tab."
+            )
+        )
 
     def _credit_check_policy_access(self):
         if self.env.su or self.env.user._is_superuser():

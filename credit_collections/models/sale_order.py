@@ -6,22 +6,61 @@ from odoo.tools import format_amount
 
 from .res_partner import CREDIT_STATUSES
 
+# Changing any of these on an order voids its credit approvals: an approval holds
+# for one order, its customers, and an amount in one currency.
+APPROVAL_BINDING_FIELDS = ("partner_id", "partner_invoice_id", "currency_id", "company_id")
+
+
+class CreditConfirmationCheck:
+    """The credit verdict of orders confirmed together, computed once for the batch.
+
+    Handed down from ``action_confirm`` to ``_confirmation_error_message`` (called
+    once per order) and to ``write`` in the context as an object: RPC callers can
+    pass context values, but not this object, so nobody can claim a check passed.
+    """
+
+    def __init__(self, orders):
+        self.order_ids = frozenset(orders.ids)
+        self._refusal = None
+
+    def refusal(self, orders):
+        """Refusal message for the orders of the batch, '' when they pass."""
+        if self._refusal is None:
+            batch = orders.browse(sorted(self.order_ids)).filtered(
+                lambda order: order.state in ("draft", "sent")
+            )
+            self._refusal = batch._credit_confirmation_errors()
+        return self._refusal
+
+    def passed(self, orders):
+        return self._refusal == "" and set(orders.ids) <= self.order_ids
+
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
-    credit_status = fields.Selection(selection=CREDIT_STATUSES, compute="_compute_credit_status")
-    credit_status_reasons = fields.Text(compute="_compute_credit_status")
+    credit_status = fields.Selection(
+        selection=CREDIT_STATUSES, compute="_compute_credit_status", groups="base.group_user"
+    )
+    credit_status_reasons = fields.Text(compute="_compute_credit_status", groups="base.group_user")
     credit_exposure_summary = fields.Text(
-        string="Exposure Breakdown", compute="_compute_credit_status"
+        string="Exposure Breakdown", compute="_compute_credit_status", groups="base.group_user"
     )
     credit_approval_ids = fields.One2many(
-        "credit.approval.request", "order_id", string="Credit Approvals"
+        "credit.approval.request",
+        "order_id",
+        string="Credit Approvals",
+        groups="base.group_user",
     )
-    credit_approval_pending = fields.Boolean(compute="_compute_credit_approval_state")
-    credit_approval_valid = fields.Boolean(compute="_compute_credit_approval_state")
+    credit_approval_pending = fields.Boolean(
+        compute="_compute_credit_approval_state", groups="base.group_user"
+    )
+    credit_approval_valid = fields.Boolean(
+        compute="_compute_credit_approval_state", groups="base.group_user"
+    )
 
     @api.depends(
+        "partner_id",
         "partner_invoice_id",
         "company_id",
         "amount_total",
@@ -45,45 +84,167 @@ class SaleOrder(models.Model):
             order.credit_status_reasons = "\n".join(snapshot["reasons"])
             order.credit_exposure_summary = order._credit_exposure_summary(snapshot)
 
-    @api.depends("credit_approval_ids.state", "credit_approval_ids.valid_until", "amount_total")
+    @api.depends(
+        "credit_approval_ids.state",
+        "credit_approval_ids.valid_until",
+        "amount_total",
+        "currency_id",
+        "partner_id",
+        "partner_invoice_id",
+    )
     def _compute_credit_approval_state(self):
+        approvals = self._credit_valid_approvals()
         for order in self:
             order.credit_approval_pending = any(
                 request.state == "pending" for request in order.credit_approval_ids
             )
-            order.credit_approval_valid = bool(order._credit_valid_approval())
+            order.credit_approval_valid = order in approvals
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    def write(self, vals):
+        if vals.get("state") == "sale":
+            self._credit_check_before_state_sale()
+        bound = self._credit_approval_bindings() if set(vals) & set(APPROVAL_BINDING_FIELDS) else {}
+        result = super().write(vals)
+        if bound:
+            self._credit_void_changed_approvals(bound)
+        return result
+
+    def _credit_check_before_state_sale(self):
+        """Writing state 'sale' confirms an order as surely as action_confirm: the
+        credit check applies, unless action_confirm ran it for these orders."""
+        to_confirm = self.filtered(lambda order: order.state != "sale")
+        if not to_confirm:
+            return
+        check = self.env.context.get("credit_confirmation")
+        if isinstance(check, CreditConfirmationCheck) and check.passed(to_confirm):
+            return
+        refusal = to_confirm._credit_confirmation_errors()
+        if refusal:
+            raise UserError(refusal)
+
+    def _credit_approval_bindings(self):
+        """{order: (ordering customer, invoiced customer, currency, company)} of the
+        orders with open approval requests."""
+        requests = (
+            self.env["credit.approval.request"]
+            .sudo()
+            .search([("order_id", "in", self.ids), ("state", "in", ("pending", "approved"))])
+        )
+        return {order: order._credit_approval_binding() for order in requests.order_id}
+
+    def _credit_approval_binding(self):
+        self.ensure_one()
+        return (
+            self.partner_id.commercial_partner_id,
+            self.partner_invoice_id.commercial_partner_id,
+            self.currency_id,
+            self.company_id,
+        )
+
+    def _credit_void_changed_approvals(self, bindings):
+        for order, binding in bindings.items():
+            if order._credit_approval_binding() == binding:
+                continue
+            # Requests are changed by decisions only; this one follows from the
+            # order's own change, whoever makes it.
+            order.sudo().credit_approval_ids._credit_cancel(
+                self.env._(
+                    "the customer, the invoice address or the currency of the order changed."
+                )
+            )
 
     # ------------------------------------------------------------------
     # Confirmation hook
     # ------------------------------------------------------------------
 
     def action_confirm(self):
-        # The whole batch is checked together, so that the refusal names every
+        # The whole batch is checked once, together, so that the refusal names every
         # blocked order and orders of one customer are added up.
-        return super(
-            SaleOrder, self.with_context(credit_confirm_batch=tuple(self.ids))
-        ).action_confirm()
+        check = CreditConfirmationCheck(self)
+        return super(SaleOrder, self.with_context(credit_confirmation=check)).action_confirm()
 
     def _confirmation_error_message(self):
         message = super()._confirmation_error_message()
         if message:
             return message
-        batch_ids = self.env.context.get("credit_confirm_batch") or ()
-        batch = self.browse(batch_ids) if self.id in batch_ids else self
-        batch = batch.filtered(lambda order: order.state in ("draft", "sent"))
-        return batch._credit_confirmation_errors() or False
+        check = self.env.context.get("credit_confirmation")
+        if not isinstance(check, CreditConfirmationCheck) or self.id not in check.order_ids:
+            check = CreditConfirmationCheck(self)
+        return check.refusal(self) or False
+
+    def _validate_order(self):
+        """Orders accepted online: those the credit rules block wait for a credit
+        review instead of being confirmed, and the customer is told nothing internal."""
+        blocked = self._credit_orders_blocked()
+        for order in blocked:
+            order._credit_hold_for_review()
+        if self - blocked:
+            return super(SaleOrder, self - blocked)._validate_order()
+        return None
+
+    def _credit_orders_blocked(self):
+        orders = self.filtered(lambda order: order.state in ("draft", "sent"))
+        snapshots = orders._credit_check(cumulative=True)
+        return orders.filtered(lambda order: snapshots[order]["status"] == "blocked")
+
+    def _credit_hold_for_review(self):
+        """A customer accepted a quotation that credit rules block: ask the credit
+        managers for a decision and tell the salesperson, as the salesperson would."""
+        self.ensure_one()
+        # Called from the portal (public or portal user): the request and the
+        # activities are made on behalf of the salesperson.
+        order = self.sudo()
+        if not order.credit_approval_ids.filtered(lambda request: request.state == "pending"):
+            request = (
+                self.env["credit.approval.request"]
+                .sudo()
+                .create(
+                    {
+                        "order_id": order.id,
+                        "requested_by_id": (order.user_id or self.env.ref("base.user_root")).id,
+                        "request_note": self.env._(
+                            "Accepted online by the customer (%(name)s): waiting for a credit "
+                            "decision before confirmation.",
+                            name=order.signed_by or order.partner_id.name,
+                        ),
+                    }
+                )
+            )
+            request._credit_notify_approvers()
+        if order.user_id:
+            order.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=order.user_id.id,
+                summary=self.env._("Accepted online, held for credit"),
+                note=self.env._(
+                    "The customer accepted %(order)s online, but it is blocked for credit: "
+                    "a credit manager must decide before it is confirmed.",
+                    order=order.name,
+                ),
+            )
+
+    def _credit_is_under_review(self):
+        """Whether the quotation waits for a credit decision (shown to the customer
+        without any reason)."""
+        self.ensure_one()
+        return self.state in ("draft", "sent") and bool(
+            self.sudo().credit_approval_ids.filtered(lambda request: request.state == "pending")
+        )
 
     def _credit_confirmation_errors(self):
         """The refusal message for the orders in self that credit rules block, or ''."""
         # Only limits depend on other orders of the customer: serialize those checks.
-        self.env["credit.exposure"]._lock_partners(
-            self.filtered(
-                lambda order: (
-                    order.company_id.account_use_credit_limit
-                    or order.company_id.credit_zero_limit_policy == "no_credit"
-                )
-            ).partner_invoice_id
+        to_lock = self.filtered(
+            lambda order: (
+                order.company_id.account_use_credit_limit
+                or order.company_id.credit_zero_limit_policy == "no_credit"
+            )
         )
+        self.env["credit.exposure"]._lock_partners(to_lock.partner_invoice_id | to_lock.partner_id)
         snapshots = self._credit_check(cumulative=True)
         blocked = [order for order in self if snapshots[order]["status"] == "blocked"]
         if not blocked:
@@ -134,8 +295,8 @@ class SaleOrder(models.Model):
         )
 
     def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False):
-        """Snapshot of the customer as if the order were confirmed now, after the
-        orders confirmed with it worth other_orders_amount."""
+        """Snapshot of one customer of the order as if the order were confirmed now,
+        after the orders confirmed with it worth other_orders_amount."""
         self.ensure_one()
         order_amount = 0.0 if paid else self.amount_total * rate
         snapshot = dict(
@@ -147,6 +308,36 @@ class SaleOrder(models.Model):
         )
         snapshot.update(self.env["credit.exposure"]._evaluate(snapshot))
         return snapshot
+
+    def _credit_checked_partners(self):
+        """Commercial entities whose credit the order engages: the invoiced customer
+        first, then the ordering one when it is another company. A customer on hold
+        cannot order through the invoice address of another."""
+        self.ensure_one()
+        return self.partner_invoice_id.commercial_partner_id | self.partner_id.commercial_partner_id
+
+    def _credit_merge_snapshots(self, snapshots):
+        """One verdict for the order: the invoiced customer's snapshot, blocked or
+        warned by the ordering customer's as well, its reasons named after it."""
+        main = snapshots[0]
+        for other in snapshots[1:]:
+            if other["status"] == "ok":
+                continue
+
+            def named(reason, partner=other["partner"]):
+                return self.env._(
+                    "Ordering customer %(partner)s: %(reason)s",
+                    partner=partner.display_name,
+                    reason=reason,
+                )
+
+            main["reasons"] = main["reasons"] + [named(reason) for reason in other["reasons"]]
+            main["blocking_reasons"] = main["blocking_reasons"] + [
+                named(reason) for reason in other["blocking_reasons"]
+            ]
+            if other["status"] == "blocked" or main["status"] == "ok":
+                main["status"] = other["status"]
+        return main
 
     def _credit_check(self, cumulative=True):
         """Credit snapshot of each order in self, as if it were confirmed now.
@@ -162,17 +353,28 @@ class SaleOrder(models.Model):
         approvals = None
         for company, orders in self.grouped("company_id").items():
             partners = orders.partner_invoice_id.commercial_partner_id
+            partners |= orders.partner_id.commercial_partner_id
             rates = engine._currency_rates(company, set(orders.currency_id.ids))
             base = engine._get_snapshots(partners, company, exclude_orders=orders.ids)
             running = defaultdict(float)
             for order in orders.sorted("id"):
-                partner = order.partner_invoice_id.commercial_partner_id
-
                 rate = rates[order.currency_id.id]
-                snapshot = order._credit_order_snapshot(base[partner.id], running[partner.id], rate)
+                checked = order._credit_checked_partners()
+                paid = False
+                snapshots = [
+                    order._credit_order_snapshot(base[partner.id], running[partner.id], rate)
+                    for partner in checked
+                ]
+                snapshot = order._credit_merge_snapshots(snapshots)
                 if snapshot["status"] == "blocked" and order._credit_is_paid_in_advance():
-                    snapshot = order._credit_order_snapshot(
-                        base[partner.id], running[partner.id], rate, paid=True
+                    paid = True
+                    snapshot = order._credit_merge_snapshots(
+                        [
+                            order._credit_order_snapshot(
+                                base[partner.id], running[partner.id], rate, paid=True
+                            )
+                            for partner in checked
+                        ]
                     )
                 if snapshot["status"] == "blocked":
                     if approvals is None:
@@ -180,9 +382,9 @@ class SaleOrder(models.Model):
                     if approval := approvals.get(order):
                         snapshot["status"] = "warning"
                         snapshot["reasons"].append(approval._credit_approval_reason())
-                order_amount = snapshot["order_amount"]
-                if cumulative:
-                    running[partner.id] += order_amount
+                if cumulative and not paid:
+                    for partner in checked:
+                        running[partner.id] += order.amount_total * rate
                 result[order] = snapshot
         return result
 
@@ -191,20 +393,29 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
 
     def _credit_valid_approvals(self):
-        requests = self.env["credit.approval.request"].search(
-            [("order_id", "in", self.ids), ("state", "=", "approved")], order="decision_date desc"
+        """{order: the approval that lets it be confirmed now}."""
+        # Salespeople with access to their own documents only still confirm orders
+        # whose approval is recorded: the approval binds to the order, not to them.
+        requests = (
+            self.env["credit.approval.request"]
+            .sudo()
+            .search(
+                [("order_id", "in", self.ids), ("state", "=", "approved")],
+                order="decision_date desc",
+            )
         )
         approvals = {}
         for request in requests:
-            if request.order_id not in approvals and request._credit_covers_order():
-                approvals[request.order_id] = request
+            order = self.browse(request.order_id.id)
+            if order not in approvals and request._credit_covers_order(order):
+                approvals[order] = request.with_env(self.env)
         return approvals
 
     def _credit_valid_approval(self):
         self.ensure_one()
         return self._credit_valid_approvals().get(self, self.env["credit.approval.request"])
 
-    def action_request_credit_approval(self):
+    def action_request_credit_approval(self, note=False):
         self.ensure_one()
         if self.state not in ("draft", "sent"):
             raise UserError(self.env._("Only quotations can be submitted for credit approval."))
@@ -216,17 +427,23 @@ class SaleOrder(models.Model):
                     order=self.name,
                 )
             )
-        snapshot = self._credit_check(cumulative=False)[self]
-        request = self.env["credit.approval.request"].create(
-            self._prepare_credit_approval_request_vals(snapshot)
-        )
+        vals = {"order_id": self.id}
+        if note:
+            vals["request_note"] = note
+        request = self.env["credit.approval.request"].create(vals)
         request._credit_notify_approvers()
         return True
 
-    def _prepare_credit_approval_request_vals(self, snapshot):
+    def _prepare_credit_approval_request_vals(self):
+        """What a credit approval request captures of the order when it is made."""
         self.ensure_one()
+        if self.state not in ("draft", "sent"):
+            raise UserError(self.env._("Only quotations can be submitted for credit approval."))
+        snapshot = self._credit_check(cumulative=False)[self]
         return {
-            "order_id": self.id,
+            "partner_id": self.partner_invoice_id.commercial_partner_id.id,
+            "order_partner_id": self.partner_id.commercial_partner_id.id,
+            "currency_id": self.currency_id.id,
             "amount": self.amount_total,
             "exposure": snapshot["exposure"],
             "credit_limit": snapshot["limit"],
@@ -273,12 +490,33 @@ class SaleOrder(models.Model):
         self.ensure_one()
         request_model = self.env["credit.approval.request"]
         request_model._credit_check_manager()
-        snapshot = self._credit_check(cumulative=False)[self]
-        vals = self._prepare_credit_approval_request_vals(snapshot)
-        vals.update(manager_note=reason, is_override=True)
-        request = request_model.create(vals)
-        request._credit_decide("approved", reason)
+        self._credit_check_override_segregation()
+        pending = self.credit_approval_ids.filtered(lambda request: request.state == "pending")
+        pending._credit_cancel(self.env._("superseded by a credit override."))
+        # An override is a decision, recorded as an approved request: the request's
+        # decision fields are the system's (see credit.approval.request).
+        request = request_model.sudo().create(
+            {"order_id": self.id, "manager_note": reason, "is_override": True}
+        )
+        request.with_env(self.env)._credit_decide("approved", reason)
         return self.action_confirm()
+
+    def _credit_check_override_segregation(self):
+        self.ensure_one()
+        if (
+            self.env.su
+            or not self.company_id.credit_segregation_of_duties
+            or self.user_id != self.env.user
+        ):
+            return
+        raise UserError(
+            self.env._(
+                "Segregation of duties: %(order)s is your own order, so you cannot confirm it "
+                "despite its credit hold. Request a credit approval: another credit manager "
+                "will decide.",
+                order=self.name,
+            )
+        )
 
     def action_view_credit_approvals(self):
         self.ensure_one()

@@ -12,3 +12,5 @@ from . import test_followup_concurrency
 from . import test_followup_wizards
 from . import test_followup_tour
 from . import test_followup_documents
+from . import test_credit_hold_attacks
+from . import test_access_matrix

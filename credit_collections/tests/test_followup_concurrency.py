@@ -1,5 +1,6 @@
 import threading
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.modules.registry import Registry
@@ -37,10 +38,14 @@ class TestFollowupConcurrency(BaseCase):
             invoice.action_post()
             self.partner_id, self.invoice_id = partner.id, invoice.id
         self.addCleanup(self._remove_data)
+        self.order_ids = []
 
     def _remove_data(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            orders = env["sale.order"].browse(self.order_ids)
+            orders.filtered(lambda order: order.state == "sale")._action_cancel()
+            orders.unlink()
             env["credit.followup.history"].search([("partner_id", "=", self.partner_id)]).unlink()
             invoice = env["account.move"].browse(self.invoice_id)
             invoice.button_draft()
@@ -70,10 +75,12 @@ class TestFollowupConcurrency(BaseCase):
                 errors.append(error)
 
         threads = [threading.Thread(target=run) for _index in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=180)
+        # The run that finds the customer taken leaves it quietly: no failed query.
+        with self.assertNoLogs("odoo.sql_db", "ERROR"):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=180)
         self.assertFalse(errors)
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -90,3 +97,66 @@ class TestFollowupConcurrency(BaseCase):
                 ]
             )
             self.assertEqual(len(messages), 1)
+
+    def test_confirmation_does_not_wait_for_a_running_followup_batch(self):
+        """A follow-up batch is stopped while it sends its emails (as it would be
+        while wkhtmltopdf prints its letters); meanwhile a salesperson confirms an
+        order of the same customer, under the credit limit check: it goes through
+        at once, and the batch then ends normally."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            company.write({"account_use_credit_limit": True, "credit_check_over_limit": True})
+            partner = env["res.partner"].browse(self.partner_id)
+            partner.with_company(company).write(
+                {"credit_limit": 100000.0, "use_partner_credit_limit": True}
+            )
+            product = env["product.product"].create({"name": "Concurrent product"})
+            order = env["sale.order"].create(
+                {
+                    "partner_id": partner.id,
+                    "order_line": [Command.create({"product_id": product.id, "price_unit": 10})],
+                }
+            )
+            self.order_ids = order.ids
+        in_batch, release = threading.Event(), threading.Event()
+        engine_class = self.registry["credit.followup.engine"]
+        send_emails = engine_class._send_emails
+
+        def paused_send_emails(engine, *args, **kwargs):
+            in_batch.set()
+            release.wait(timeout=60)
+            return send_emails(engine, *args, **kwargs)
+
+        errors = []
+
+        def run_batch():
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    partner = env["res.partner"].browse(self.partner_id)
+                    env["credit.followup.engine"]._run_batch(partner, env.ref("base.main_company"))
+            except Exception as error:
+                errors.append(error)
+
+        with patch.object(engine_class, "_send_emails", paused_send_emails):
+            thread = threading.Thread(target=run_batch)
+            thread.start()
+            try:
+                self.assertTrue(in_batch.wait(timeout=60))
+                with self.registry.cursor() as cr:
+                    # Waiting for the batch would fail after 5 s instead of hanging.
+                    cr.execute("SET LOCAL lock_timeout = '5s'")
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    order = env["sale.order"].browse(self.order_ids)
+                    order.action_confirm()
+                    self.assertEqual(order.state, "sale")
+            finally:
+                release.set()
+                thread.join(timeout=180)
+        self.assertFalse(errors)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            history = env["credit.followup.history"].search([("partner_id", "=", self.partner_id)])
+            self.assertEqual(history.state, "done")
+            self.assertEqual(env["sale.order"].browse(self.order_ids).state, "sale")

@@ -234,7 +234,8 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         self.assertNotIn("Pay now", text, "no payment buttons on paper")
 
     def test_letter_printed_by_hand_uses_the_level_reached(self):
-        self.customer.with_company(self.company).followup_level_id = self.final
+        # The level the scheduled action would have recorded.
+        self.customer.with_company(self.company).sudo().followup_level_id = self.final
         content, _report_type = self.env["ir.actions.report"]._render_qweb_html(
             LETTER, self.customer.ids
         )

@@ -155,7 +155,7 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
         self.assertFalse(self._history())
         self.company.credit_followup_min_amount = 0.0
         partner = self.customer.with_company(self.company)
-        partner.followup_paused_until = self.today + timedelta(days=3)
+        partner._followup_pause(self.today + timedelta(days=3))
         self.assertEqual(partner.followup_status, "paused")
         self._run()
         self.assertFalse(self._history())

@@ -1,6 +1,15 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
+
+# Invoices the addon issues itself for its charges. Each charge is decided by a
+# rule the customer agreed to (a follow-up level's fee, late interest, a plan's
+# fee): the credit check on posting lets them through, whoever runs it.
+CHARGE_TYPES = [
+    ("fee", "Dunning Fee"),
+    ("interest", "Late Interest"),
+    ("plan", "Installment Plan Charge"),
+]
 
 
 class AccountMove(models.Model):
@@ -20,6 +29,15 @@ class AccountMove(models.Model):
         compute="_compute_followup_excluded",
         inverse="_inverse_followup_excluded",
         groups="base.group_user",
+    )
+
+    credit_charge_type = fields.Selection(
+        selection=CHARGE_TYPES,
+        string="Charge",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Set on the invoices Credit & Collections issues for its charges.",
     )
 
     @api.depends("line_ids.followup_excluded", "line_ids.followup_exclusion_reason")
@@ -51,6 +69,48 @@ class AccountMove(models.Model):
         lines = [("account_type", "=", "asset_receivable"), ("followup_excluded", "=", True)]
         return [("line_ids", "any" if excluded else "not any", lines)]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(vals.get("credit_charge_type") for vals in vals_list):
+            self._credit_refuse_charge_type()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and "credit_charge_type" in vals:
+            self._credit_refuse_charge_type()
+        return super().write(vals)
+
+    def _credit_refuse_charge_type(self):
+        # The mark lets an invoice past the credit check: only the addon sets it.
+        raise AccessError(
+            self.env._(
+                "Only Credit & Collections marks the invoices it issues for its charges "
+                "(fees, interest, installment plans)."
+            )
+        )
+
+    @api.model
+    def _credit_create_charge_invoices(self, charge_type, vals_list, post=True):
+        """Issue customer invoices for the addon's charges: the one way fees,
+        interest and plan charges are invoiced.
+
+        :param charge_type: a key of CHARGE_TYPES
+        :param vals_list: account.move values of each invoice
+        :param post: post them (else left in draft for review)
+        :return: the invoices, as superuser
+        """
+        # Charges are issued by the follow-ups, the interest run or a plan, for
+        # whoever triggers them: a collector may not create invoices otherwise.
+        invoices = self.sudo().create(
+            [
+                dict(vals, move_type="out_invoice", credit_charge_type=charge_type)
+                for vals in vals_list
+            ]
+        )
+        if post:
+            invoices.action_post()
+        return invoices
+
     def _post(self, soft=True):
         self._credit_check_invoices_before_posting()
         return super()._post(soft=soft)
@@ -61,6 +121,7 @@ class AccountMove(models.Model):
             lambda move: (
                 move.move_type == "out_invoice"
                 and move.state == "draft"
+                and not move.credit_charge_type
                 and move.company_id.credit_check_invoices
                 and not move.line_ids.sale_line_ids
             )

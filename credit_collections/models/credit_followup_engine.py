@@ -937,12 +937,11 @@ class CreditFollowupEngine(models.AbstractModel):
         today = fields.Date.context_today(self)
         invoices = (
             self.env["account.move"]
-            .sudo()
             .with_company(company)
-            .create(
+            ._credit_create_charge_invoices(
+                "fee",
                 [
                     {
-                        "move_type": "out_invoice",
                         "partner_id": partner.id,
                         "company_id": company.id,
                         "invoice_date": today,
@@ -961,10 +960,9 @@ class CreditFollowupEngine(models.AbstractModel):
                         ],
                     }
                     for partner in partners
-                ]
+                ],
             )
         )
-        invoices.action_post()
         return dict(zip(partners.ids, invoices, strict=True))
 
 

@@ -383,3 +383,26 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
                         {"partner_id": self.good.id, "state": "done", "trigger": "cron"}
                     )
         self.assertNotEqual(history.summary, "Nothing happened")
+
+    def test_collector_cannot_decide_a_promise_outcome_by_hand(self):
+        self._create_invoice(self.good, 250.0, days_overdue=20)
+        promise = (
+            self.env["credit.promise"]
+            .with_user(self.collector)
+            .create({"partner_id": self.good.id, "amount": 250.0, "promised_date": self.today})
+        )
+        # The customer owed 250.00 on its overdue items when promising.
+        self.assertEqual(promise.residual_at_promise, 250.0)
+        for field_name, value in (
+            ("state", "kept"),
+            ("residual_at_promise", 0.0),
+            ("user_id", self.credit_manager.id),
+        ):
+            with self.subTest(field=field_name), self.assertRaises(AccessError):
+                promise.with_user(self.collector).write({field_name: value})
+        with self.assertRaises(AccessError):
+            promise.with_user(self.collector).unlink()
+        promise.with_user(self.collector).action_mark_kept()
+        self.assertEqual(promise.state, "kept")
+        with self.assertRaises(AccessError):
+            promise.with_user(self.salesperson).action_mark_broken()

@@ -3,7 +3,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.mail.tests.common import MailCommon
@@ -201,6 +201,48 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
         self._pay(invoice, 400.0)
         self._run()
         self.assertEqual(promise.state, "kept")
+
+    def test_level_with_hold_and_fee_sent_by_a_collector_passes_the_invoice_check(self):
+        # "Check invoices without order" on. The final notice puts the customer on
+        # hold and charges a 20.00 fee: the hold it sets must not refuse the fee
+        # invoice the addon issues itself, whoever sends the level.
+        self.company.credit_check_invoices = True
+        self.final.fee_amount = 20.0
+        self._create_invoice(self.customer, 5000.0, days_overdue=35)
+        result = (
+            self.customer.with_user(self.collector)
+            .with_company(self.company)
+            ._followup_send_manually(level=self.final)
+        )
+        history = result["done"]
+        self.assertEqual(len(history), 1)
+        self.assertEqual(history.state, "done")
+        self.assertFalse(result["failed"])
+        self.assertRecordValues(
+            history.fee_move_id,
+            [{"state": "posted", "amount_total": 20.0, "credit_charge_type": "fee"}],
+        )
+        self.assertTrue(self.customer.with_company(self.company).credit_hold)
+        # An ordinary invoice of the customer is still held.
+        invoice = self._create_invoice(self.customer, 10.0, post=False)
+        with self.assertRaisesRegex(UserError, "blocked for credit"):
+            invoice.with_user(self.collector).action_post()
+
+    def test_only_the_addon_marks_its_charge_invoices(self):
+        invoice = self._create_invoice(self.customer, 10.0, post=False)
+        for user in (self.collector, self.accountant):
+            with self.subTest(user=user.login):
+                with self.assertRaises(AccessError):
+                    invoice.with_user(user).write({"credit_charge_type": "fee"})
+                with self.assertRaises(AccessError):
+                    self.env["account.move"].with_user(user).create(
+                        {
+                            "move_type": "out_invoice",
+                            "partner_id": self.customer.id,
+                            "credit_charge_type": "interest",
+                        }
+                    )
+        self.assertFalse(invoice.credit_charge_type)
 
     def test_fee_invoiced_once_per_level(self):
         self.first.fee_amount = 15.0

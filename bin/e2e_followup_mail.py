@@ -207,9 +207,18 @@ def prepare_data(env, smtp_port):
 
 
 def run_followups(registry):
-    """The scheduled action as Odoo's cron runs it (it commits between batches)."""
-    with environment(registry) as env:
-        env.ref("credit_collections.ir_cron_run_followups").method_direct_trigger()
+    """The scheduled action as Odoo's scheduler runs it: one batch per call, each
+    committed, called again while it reports customers left."""
+    for _call in range(50):
+        with environment(registry) as env:
+            cron = env.ref("credit_collections.ir_cron_run_followups")
+            cron.method_direct_trigger()
+            progress = env["ir.cron.progress"].search(
+                [("cron_id", "=", cron.id)], order="id desc", limit=1
+            )
+            if not progress.remaining:
+                return
+    raise RuntimeError("The follow-up run never reported its end.")
 
 
 def send_queued_mail(registry):

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import format_amount
+from odoo.tools import SQL, format_amount
 
 # Invoices the addon issues itself for its charges. Each charge is decided by a
 # rule the customer agreed to (a follow-up level's fee, late interest, a plan's
@@ -110,6 +110,47 @@ class AccountMove(models.Model):
         if post:
             invoices.action_post()
         return invoices
+
+    def _credit_ensure_portal_tokens(self):
+        """Give the moves their portal token ("Pay now" links), all at once rather
+        than one write per move."""
+        self.flush_recordset(["access_token"])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE account_move SET access_token = gen_random_uuid()::text "
+                "WHERE id = ANY(%s) AND access_token IS NULL",
+                self.ids,
+            )
+        )
+        self.invalidate_recordset(["access_token"])
+
+    def _credit_ensure_pdf_reports(self):
+        """Print the PDF of the customer invoices that have none yet, all in one
+        wkhtmltopdf run, and keep it as the invoice's PDF, as sending it from
+        Odoo does: the customer receives this document, and the next follow-up
+        sends it again rather than printing it anew."""
+        to_print = self.filtered(
+            lambda move: move.is_sale_document() and not move.invoice_pdf_report_id
+        )
+        if not to_print:
+            return
+        contents = self.env["ir.actions.report"]._credit_render_pdfs(
+            "account.account_invoices", to_print
+        )
+        self.env["ir.attachment"].create(
+            [
+                {
+                    "name": invoice._get_invoice_report_filename(),
+                    "raw": contents[invoice.id],
+                    "mimetype": "application/pdf",
+                    "res_model": invoice._name,
+                    "res_id": invoice.id,
+                    "res_field": "invoice_pdf_report_file",
+                }
+                for invoice in to_print
+            ]
+        )
+        to_print.invalidate_recordset(["invoice_pdf_report_id", "invoice_pdf_report_file"])
 
     def _post(self, soft=True):
         self._credit_check_invoices_before_posting()

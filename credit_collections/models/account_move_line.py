@@ -1,4 +1,6 @@
-from odoo import fields, models
+from datetime import timedelta
+
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
@@ -98,6 +100,169 @@ class AccountMoveLine(models.Model):
             "target": "new",
             "context": {"default_move_line_ids": self.ids},
         }
+
+    # ------------------------------------------------------------------
+    # Open receivable items
+    #
+    # What exposure, follow-ups, statements and, next, interest, plans and aging
+    # all work on, defined here once: as SQL for figures over many customers,
+    # and as the matching ORM domain for records. "Chased" items are the open
+    # ones a collector asks the customer to pay: amounts due to us (not credit
+    # notes nor payments), not excluded from follow-ups (disputed).
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _open_receivable_sql(self, company, joins=None, conditions=None):
+        """FROM and WHERE clauses of the open receivable items of company: items
+        as ``line``, their account as ``account``, their partner as ``partner``.
+        The conditions match the index account_move_line_credit_open_items_idx.
+
+        :param joins: SQL joined before WHERE
+        :param conditions: SQL conditions added with AND
+        """
+        return SQL(
+            """
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+              JOIN res_partner partner ON partner.id = line.partner_id
+                   %s
+             WHERE line.company_id = %s
+               AND account.account_type = 'asset_receivable'
+               AND line.parent_state = 'posted'
+               AND NOT line.reconciled
+               AND line.amount_residual <> 0
+               AND %s
+            """,
+            joins or SQL(),
+            company.id,
+            conditions or SQL("TRUE"),
+        )
+
+    @api.model
+    def _open_receivable_domain(self, company):
+        """The ORM domain of _open_receivable_sql."""
+        return [
+            ("company_id", "=", company.id),
+            ("account_id.account_type", "=", "asset_receivable"),
+            ("parent_state", "=", "posted"),
+            ("reconciled", "=", False),
+            ("amount_residual", "!=", 0),
+        ]
+
+    @api.model
+    def _chased_receivable_sql(self, company, conditions=None):
+        """FROM and WHERE clauses of the open items collectors chase (see
+        _open_receivable_sql)."""
+        return self._open_receivable_sql(
+            company,
+            conditions=SQL(
+                "line.amount_residual > 0 AND NOT COALESCE(line.followup_excluded, FALSE) AND %s",
+                conditions or SQL("TRUE"),
+            ),
+        )
+
+    @api.model
+    def _chased_receivable_domain(self, company):
+        """The ORM domain of _chased_receivable_sql."""
+        return [
+            *self._open_receivable_domain(company),
+            ("amount_residual", ">", 0),
+            ("followup_excluded", "=", False),
+        ]
+
+    @api.model
+    def _followup_figures(self, partners, company):
+        """Oldest due date and overdue amount of the chased items of each
+        commercial partner, in company currency."""
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner.commercial_partner_id,
+                       MIN(line.date_maturity),
+                       SUM(line.amount_residual) FILTER (WHERE line.date_maturity < %(today)s)
+                       %(chased)s
+              GROUP BY partner.commercial_partner_id
+                """,
+                today=fields.Date.context_today(self),
+                chased=self._chased_receivable_sql(
+                    company, SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
+                ),
+            )
+        )
+        return {
+            pid: {"oldest_due": oldest, "overdue": overdue or 0.0} for pid, oldest, overdue in rows
+        }
+
+    @api.model
+    def _followup_horizon(self, delay, today):
+        """Last due date, inclusive, of the items a follow-up of a level with this
+        delay lists: overdue items; for a reminder before the due date (a negative
+        delay), also those falling due within that delay."""
+        return today - timedelta(days=1) if delay >= 0 else today - timedelta(days=delay)
+
+    @api.model
+    def _followup_items_by_partner(self, partners, company, delays):
+        """Items each customer's follow-up lists, for all customers in one query,
+        sorted by due date, with what the statements show read at once.
+
+        :param partners: commercial partners
+        :param delays: {partner id: delay of its level}; missing: 0 (overdue items)
+        :return: {partner id: account.move.line}
+        """
+        today = fields.Date.context_today(self)
+        horizons = {
+            partner.id: self._followup_horizon(delays.get(partner.id, 0), today)
+            for partner in partners
+        }
+        lines = self.search(
+            [
+                *self._chased_receivable_domain(company),
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+                ("date_maturity", "<=", max(horizons.values(), default=today)),
+            ],
+            order="date_maturity, id",
+        )
+        lines.fetch(["partner_id", "move_id", "date", "date_maturity"])
+        lines.fetch(["amount_residual", "amount_residual_currency", "currency_id"])
+        lines.partner_id.fetch(["commercial_partner_id"])
+        lines.move_id.fetch(["name", "invoice_date", "move_type"])
+        items_of = {partner.id: self.browse() for partner in partners}
+        for line in lines:
+            partner_id = line.partner_id.commercial_partner_id.id
+            if line.date_maturity <= horizons[partner_id]:
+                items_of[partner_id] |= line
+        return items_of
+
+    def _followup_mark(self, level, date):
+        """Record on the items the level that chased them and when.
+
+        Written in SQL: the ORM's write of journal items runs the accounting
+        synchronisation of their entries (balance, taxes, lock dates) for each of
+        them, all pointless for these two bookkeeping fields.
+        """
+        if not self:
+            return
+        self.flush_recordset(["followup_level_id", "followup_date"])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE account_move_line SET followup_level_id = %s, followup_date = %s "
+                "WHERE id = ANY(%s)",
+                level.id,
+                date,
+                self.ids,
+            )
+        )
+        self.invalidate_recordset(["followup_level_id", "followup_date"])
+
+    def _followup_totals(self):
+        """[(currency, open amount)] of the items, per currency, by currency name."""
+        totals = {}
+        for line in self:
+            totals.setdefault(line.currency_id, 0.0)
+            totals[line.currency_id] += line.amount_residual_currency
+        return sorted(totals.items(), key=lambda item: item[0].name)
 
     # ------------------------------------------------------------------
     # Business methods

@@ -420,6 +420,7 @@ class CreditApprovalRequest(models.Model):
     def _credit_approvers(self, company):
         if company.credit_approver_id:
             return company.credit_approver_id
+        # Who decides is asked by whoever requests: salespeople cannot read groups.
         return (
             self.env.ref("credit_collections.group_credit_manager")
             .sudo()
@@ -457,6 +458,7 @@ class CreditApprovalRequest(models.Model):
                 ("order_id.state", "in", ("draft", "sent")),
             ]
         )
+        # Expiry is a decision of the system on a system field (see SYSTEM_FIELDS).
         expired.sudo().write({"state": "expired"})
         notes = {}
         for request in expired:

@@ -17,33 +17,6 @@ class CreditExposure(models.AbstractModel):
     _name = "credit.exposure"
     _description = "Credit Exposure and Hold Rules"
 
-    def _open_receivables_sql(self, company, joins=None, conditions=None):
-        """FROM and WHERE clauses of the open receivable items of company, shared by
-        every figure computed on them: items as ``line``, their account as
-        ``account``, their partner as ``partner``. Its conditions match the index
-        account_move_line_credit_open_items_idx (see account.move.line).
-
-        :param joins: SQL joined before WHERE
-        :param conditions: SQL conditions added with AND
-        """
-        return SQL(
-            """
-              FROM account_move_line line
-              JOIN account_account account ON account.id = line.account_id
-              JOIN res_partner partner ON partner.id = line.partner_id
-                   %s
-             WHERE line.company_id = %s
-               AND account.account_type = 'asset_receivable'
-               AND line.parent_state = 'posted'
-               AND NOT line.reconciled
-               AND line.amount_residual <> 0
-               AND %s
-            """,
-            joins or SQL(),
-            company.id,
-            conditions or SQL("TRUE"),
-        )
-
     def _candidate_partner_ids(self, company):
         rows = self.env.execute_query(
             SQL(
@@ -69,7 +42,7 @@ class CreditExposure(models.AbstractModel):
                 """,
                 company=company.id,
                 company_key=str(company.id),
-                open_receivables=self._open_receivables_sql(company),
+                open_receivables=self.env["account.move.line"]._open_receivable_sql(company),
             )
         )
         return [row[0] for row in rows]
@@ -171,7 +144,7 @@ class CreditExposure(models.AbstractModel):
                 partner_ids=partner_ids,
                 cutoffs=[cutoffs[pid] for pid in partner_ids],
                 today=today,
-                open_receivables=self._open_receivables_sql(
+                open_receivables=self.env["account.move.line"]._open_receivable_sql(
                     company,
                     joins=SQL("JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id"),
                 ),
@@ -311,40 +284,51 @@ class CreditExposure(models.AbstractModel):
         )
         snapshots = {}
         for partner in partners:
-            figures = receivables.get(partner.id, {})
-            receivable = figures.get("receivable", 0.0)
-            overdue = figures.get("overdue", 0.0)
-            not_due = receivable - overdue
-            exposure = (
-                (not_due if company.credit_include_not_due else 0.0)
-                + (overdue if company.credit_include_overdue else 0.0)
-                + orders.get(partner.id, 0.0)
-                + (drafts.get(partner.id) or 0.0)
-            )
-            order_amount = orders_amounts.get(partner.id, 0.0)
-            oldest_due = figures.get("oldest_due")
-            snapshot = dict(
+            snapshot = self._prepare_snapshot(
+                partner,
+                company,
                 config[partner.id],
-                partner=partner,
-                company=company,
-                currency=company.currency_id,
-                receivable=receivable,
-                overdue=overdue,
-                not_due=not_due,
-                overdue_for_hold=figures.get("overdue_for_hold", 0.0),
-                overdue_undisputed=figures.get("overdue_undisputed", 0.0),
-                oldest_overdue_days=(today - oldest_due).days if oldest_due else 0,
-                orders=orders.get(partner.id, 0.0),
-                draft_invoices=drafts.get(partner.id) or 0.0,
-                exposure_before_order=exposure,
-                order_amount=order_amount,
-                other_orders_amount=0.0,
-                exposure=exposure + order_amount,
-                paid_in_advance=False,
+                receivables.get(partner.id, {}),
+                orders.get(partner.id, 0.0),
+                drafts.get(partner.id) or 0.0,
+                orders_amounts.get(partner.id, 0.0),
             )
             snapshot.update(self._evaluate(snapshot))
             snapshots[partner.id] = snapshot
         return snapshots
+
+    def _prepare_snapshot(self, partner, company, config, figures, orders, drafts, order_amount):
+        """The figures and settings of one commercial partner the rules read."""
+        today = fields.Date.context_today(self)
+        receivable = figures.get("receivable", 0.0)
+        overdue = figures.get("overdue", 0.0)
+        not_due = receivable - overdue
+        exposure = (
+            (not_due if company.credit_include_not_due else 0.0)
+            + (overdue if company.credit_include_overdue else 0.0)
+            + orders
+            + drafts
+        )
+        oldest_due = figures.get("oldest_due")
+        return dict(
+            config,
+            partner=partner,
+            company=company,
+            currency=company.currency_id,
+            receivable=receivable,
+            overdue=overdue,
+            not_due=not_due,
+            overdue_for_hold=figures.get("overdue_for_hold", 0.0),
+            overdue_undisputed=figures.get("overdue_undisputed", 0.0),
+            oldest_overdue_days=(today - oldest_due).days if oldest_due else 0,
+            orders=orders,
+            draft_invoices=drafts,
+            exposure_before_order=exposure,
+            order_amount=order_amount,
+            other_orders_amount=0.0,
+            exposure=exposure + order_amount,
+            paid_in_advance=False,
+        )
 
     # ------------------------------------------------------------------
     # Hold rules

@@ -35,7 +35,7 @@ class CreditFollowupLevel(models.Model):
     mail_template_id = fields.Many2one(
         "mail.template",
         string="Email Template",
-        domain=[("model", "=", "res.partner")],
+        domain=[("model", "=", "credit.followup.history")],
     )
     send_letter = fields.Boolean(help="Print a PDF reminder letter.")
     attach_invoices = fields.Boolean(help="Attach the PDF of the overdue invoices to the email.")
@@ -66,6 +66,19 @@ class CreditFollowupLevel(models.Model):
             "Delay: two levels of one follow-up policy cannot have the same delay.",
         ),
     ]
+
+    def _get_actions(self):
+        """Actions a follow-up at these levels may run, in order: names of methods
+        of credit.followup.history, each run on all the histories of a batch at
+        once and acting on those its level asks for. Letters come first, so that
+        emails carry them. Override to add an action."""
+        return [
+            "_action_print_letter",
+            "_action_send_email",
+            "_action_schedule_activity",
+            "_action_set_credit_hold",
+            "_action_invoice_fee",
+        ]
 
     @api.constrains("send_email", "mail_template_id")
     def _check_email_template(self):

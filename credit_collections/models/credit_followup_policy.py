@@ -44,6 +44,5 @@ class CreditFollowupPolicy(models.Model):
         return self.search([("company_id", "=", company.id), ("is_default", "=", True)], limit=1)
 
     def _get_levels(self):
-        """Active levels of the policy, by delay."""
-        self.ensure_one()
+        """Active levels of the policy (none without a policy), by delay."""
         return self.level_ids.filtered("active").sorted(lambda level: (level.delay, level.id))

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import format_amount, format_date
+from odoo.tools import SQL, format_amount, format_date
 
 # Set when the promise is recorded, or by its outcome (kept, broken): never by hand.
 SYSTEM_FIELDS = {"state", "residual_at_promise", "user_id", "company_id"}
@@ -57,8 +57,9 @@ class CreditPromise(models.Model):
 
     @api.depends("move_line_ids.amount_residual", "residual_at_promise")
     def _compute_paid_amount(self):
+        residuals = self._current_residuals()
         for promise in self:
-            promise.paid_amount = promise.residual_at_promise - promise._current_residual()
+            promise.paid_amount = promise.residual_at_promise - residuals[promise.id]
 
     @api.constrains("amount")
     def _check_amount(self):
@@ -84,7 +85,7 @@ class CreditPromise(models.Model):
         promises = super().create(vals_list)
         for promise in promises:
             # Captured once, when the promise is made (see SYSTEM_FIELDS).
-            promise.sudo().residual_at_promise = promise._current_residual()
+            promise.sudo().residual_at_promise = promise._current_residuals()[promise.id]
             # Collectors record promises of customers they usually cannot edit.
             promise.partner_id.sudo().message_post(
                 body=self.env._(
@@ -113,34 +114,66 @@ class CreditPromise(models.Model):
                 )
             )
 
-    def _current_residual(self):
-        """Open amount on the promise's items, or on all overdue items of the
-        customer when the promise names none."""
-        self.ensure_one()
-        lines = self.move_line_ids or self.partner_id.with_company(
-            self.company_id
-        )._get_followup_lines(overdue_only=True)
-        return sum(lines.mapped("amount_residual"))
+    def _current_residuals(self):
+        """Open amount on each promise's items, or on all overdue chased items of
+        its customer when it names none, in constant queries.
+
+        :return: {promise id: amount in company currency}
+        """
+        residuals = {}
+        named = self.filtered("move_line_ids")
+        named.move_line_ids.fetch(["amount_residual"])
+        for promise in named:
+            residuals[promise.id] = sum(promise.move_line_ids.mapped("amount_residual"))
+        Line = self.env["account.move.line"]
+        today = fields.Date.context_today(self)
+        for company, promises in (self - named).grouped("company_id").items():
+            Line.flush_model()
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT partner.commercial_partner_id, SUM(line.amount_residual) %s "
+                    "GROUP BY partner.commercial_partner_id",
+                    Line._chased_receivable_sql(
+                        company,
+                        SQL(
+                            "partner.commercial_partner_id = ANY(%s) AND line.date_maturity <= %s",
+                            promises.partner_id.ids,
+                            Line._followup_horizon(0, today),
+                        ),
+                    ),
+                )
+            )
+            open_amounts = dict(rows)
+            for promise in promises:
+                residuals[promise.id] = open_amounts.get(promise.partner_id.id, 0.0)
+        return residuals
 
     @api.model
     def _update_promises(self, company):
-        self.search([("company_id", "=", company.id), ("state", "=", "open")])._update_state()
+        # The outcome of a promise follows from the payments, whoever runs it.
+        self.sudo().search(
+            [("company_id", "=", company.id), ("state", "=", "open")]
+        )._update_state()
 
     def _update_state(self):
         """Kept once payments reach the promised amount; broken when the promised
         date has passed without them."""
         today = fields.Date.context_today(self)
         # The outcome of a promise follows from the payments, whoever looks.
-        for promise in self.sudo().filtered(lambda promise: promise.state == "open"):
-            rounding = promise.currency_id.rounding
-            if promise.paid_amount >= promise.amount - rounding / 2:
-                promise.state = "kept"
-            elif promise.promised_date < today:
-                promise.state = "broken"
-                promise._notify_broken()
+        promises = self.sudo().filtered(lambda promise: promise.state == "open")
+        kept = promises.filtered(
+            lambda promise: promise.paid_amount >= promise.amount - promise.currency_id.rounding / 2
+        )
+        broken = (promises - kept).filtered(lambda promise: promise.promised_date < today)
+        kept.write({"state": "kept"})
+        broken.write({"state": "broken"})
+        for promise in broken:
+            promise._notify_broken()
 
     def _notify_broken(self):
         self.ensure_one()
+        # The customer's follow-up log and its collector's activity, which who
+        # records the outcome (a collector, the scheduled action) may not edit.
         partner = self.partner_id.sudo().with_company(self.company_id)
         body = self.env._(
             "Promise to pay %(amount)s by %(date)s was broken: %(paid)s received. "

@@ -110,6 +110,13 @@ class ResCompany(models.Model):
         ),
         help="Invoiced when a follow-up level charges a fee.",
     )
+    credit_followup_run_cursor = fields.Integer(
+        string="Follow-up Run Progress",
+        copy=False,
+        groups="base.group_system",
+        help="Last customer followed up by the run in progress in this company; 0: not "
+        "started, -1: done.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -119,6 +126,8 @@ class ResCompany(models.Model):
 
     def _credit_create_default_followup_policy(self):
         """The default follow-up ladder, for companies that have no policy yet."""
+        # Part of creating a company, whoever creates it (a settings manager may not
+        # manage follow-up policies).
         policies = self.env["credit.followup.policy"].sudo()
         for company in self:
             if policies.search_count([("company_id", "=", company.id)], limit=1):

@@ -465,17 +465,18 @@ class ResPartner(models.Model):
 
     def _credit_open_items_action(self, overdue):
         self.ensure_one()
+        # The items the credit figures of the customer sum (see credit.exposure),
+        # disputed ones included.
+        Line = self.env["account.move.line"]
         domain = [
+            *Line._open_receivable_domain(self.env.company),
             ("partner_id", "child_of", self.commercial_partner_id.id),
-            ("company_id", "=", self.env.company.id),
-            ("account_type", "=", "asset_receivable"),
-            ("parent_state", "=", "posted"),
-            ("reconciled", "=", False),
         ]
         if overdue:
+            today = fields.Date.context_today(self)
             domain += [
-                ("date_maturity", "<", fields.Date.context_today(self)),
                 ("amount_residual", ">", 0),
+                ("date_maturity", "<=", Line._followup_horizon(0, today)),
             ]
         return {
             "type": "ir.actions.act_window",

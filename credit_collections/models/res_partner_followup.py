@@ -1,13 +1,20 @@
 # Split from res_partner.py by responsibility, to keep files readable.
 # pylint: disable=consider-merging-classes-inherited
+import logging
 from datetime import timedelta
 
 from markupsafe import Markup
+from psycopg2 import errors
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 
+_logger = logging.getLogger(__name__)
+
+# First key of the transaction-level advisory lock a follow-up holds on a customer
+# (the second is the customer's id): "CCFU".
+FOLLOWUP_LOCK_KEY = 0x43434655
 # Bank statement lines left unreconciled this long may be payments of customers
 # about to be followed up.
 FOLLOWUP_UNRECONCILED_STATEMENT_DAYS = 3
@@ -64,12 +71,9 @@ class ResPartner(models.Model):
 
     def action_followup_print_letter(self):
         self.ensure_one()
-        partner = self.commercial_partner_id
-        return (
-            self.env.ref("credit_collections.action_report_followup_letter")
-            .with_context(followup_level_id=partner._get_followup_default_level().id)
-            .report_action(partner)
-        )
+        return self.env.ref(
+            "credit_collections.action_report_followup_partner_letter"
+        ).report_action(self.commercial_partner_id)
 
     def action_followup_record_promise(self):
         self.ensure_one()
@@ -97,48 +101,42 @@ class ResPartner(models.Model):
     # Business methods: follow-ups
     # ------------------------------------------------------------------
 
-    def _get_followup_lines(self, reminder_delay=None, overdue_only=False):
-        """Open receivable items of the customer (all its contacts) in the current
-        company that follow-ups chase: overdue ones, and for a reminder level with a
-        negative delay those falling due within that delay. Disputed items excluded.
-
-        :param reminder_delay: delay of the level; None: the level in the context
-            key followup_level_id (as when a follow-up email is rendered), else 0
-        """
+    def _get_followup_lines(self, delay=0):
+        """Chased items of the customer (all its contacts) in the current company
+        that a follow-up of a level with this delay lists (see
+        account.move.line._followup_horizon), by due date."""
         self.ensure_one()
-        # The engine selects the items of a whole batch of customers at once and
-        # gives them here, so that rendering its emails and letters adds no query.
-        prepared = self.env.context.get("followup_prepared_lines")
-        if prepared and not overdue_only and self.commercial_partner_id.id in prepared:
-            return self.env["account.move.line"].browse(prepared[self.commercial_partner_id.id])
-        if reminder_delay is None:
-            level = self.env["credit.followup.level"].browse(
-                self.env.context.get("followup_level_id")
-            )
-            reminder_delay = level.delay if level.exists() else 0
-        today = fields.Date.context_today(self)
-        horizon = today if overdue_only else today - timedelta(days=min(reminder_delay, 0))
-        return self.env["account.move.line"].search(
+        partner = self.commercial_partner_id
+        return self.env["account.move.line"]._followup_items_by_partner(
+            partner, self.env.company, {partner.id: delay or 0}
+        )[partner.id]
+
+    def _get_followup_disputable_lines(self):
+        """Items of the customer in the current company a collector may leave out
+        of follow-ups: those chased, due or not."""
+        self.ensure_one()
+        Line = self.env["account.move.line"]
+        return Line.search(
             [
+                *Line._chased_receivable_domain(self.env.company),
                 ("partner_id", "child_of", self.commercial_partner_id.id),
-                ("company_id", "=", self.env.company.id),
-                ("account_type", "=", "asset_receivable"),
-                ("parent_state", "=", "posted"),
-                ("reconciled", "=", False),
-                ("amount_residual", ">", 0),
-                ("followup_excluded", "=", False),
-                ("date_maturity", "<" if overdue_only or reminder_delay >= 0 else "<=", horizon),
             ],
             order="date_maturity, id",
         )
 
-    def _get_followup_totals(self, lines):
-        """[(currency, open amount)] of lines, per currency of the items."""
-        totals = {}
-        for line in lines:
-            totals.setdefault(line.currency_id, 0.0)
-            totals[line.currency_id] += line.amount_residual_currency
-        return sorted(totals.items(), key=lambda item: item[0].name)
+    def _followup_preview_history(self, level):
+        """The follow-up of the customer at level as it would be recorded today,
+        not saved: what its email and letter are previewed on."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        return self.env["credit.followup.history"].new(
+            {
+                "partner_id": partner.id,
+                "company_id": self.env.company.id,
+                "level_id": level.id,
+                "move_line_ids": [Command.set(partner._get_followup_lines(level.delay).ids)],
+            }
+        )
 
     def _get_followup_recipients(self):
         """Invoice contacts of the customer, else the customer itself."""
@@ -240,9 +238,7 @@ class ResPartner(models.Model):
                 continue
             items.append((partner, partner_level, state))
         histories = (
-            engine._apply_levels_safely(
-                items, company, trigger="manual", send_email=send_email, send_letter=send_letter
-            )
+            engine._apply_levels_safely(items, company, "manual", send_email, send_letter)
             if items
             else {}
         )
@@ -253,6 +249,42 @@ class ResPartner(models.Model):
             else:
                 result["failed"] |= partner
         return result
+
+    def _followup_claim(self):
+        """The customers this transaction may follow up now: those no concurrent
+        run is doing, or has done since this transaction began. The others are left
+        to that run, quietly: two runs at once are expected.
+
+        No row of the customers is locked: a salesperson confirming an order of one
+        of them never waits for a follow-up batch and its PDFs.
+        """
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM unnest(%s::int[]) AS id WHERE pg_try_advisory_xact_lock(%s, id)",
+                self.ids,
+                FOLLOWUP_LOCK_KEY,
+            )
+        )
+        claimed = self.browse(sorted(row[0] for row in rows))
+        if claimed and not claimed._followup_unchanged_since_snapshot():
+            claimed = claimed.filtered(lambda partner: partner._followup_unchanged_since_snapshot())
+        if self - claimed:
+            _logger.info("Follow-up of partners %s left to a concurrent run", (self - claimed).ids)
+        return claimed
+
+    def _followup_unchanged_since_snapshot(self):
+        """Whether no transaction committed a change of the customers after this one
+        began (a follow-up run that has just finished updated their level): asking
+        for a key-share lock fails then, without waiting for anyone."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM res_partner WHERE id = ANY(%s) FOR KEY SHARE", self.ids),
+                    log_exceptions=False,
+                )
+        except errors.SerializationFailure:
+            return False
+        return True
 
     @api.model
     def _get_followup_statement_warning(self, company):
@@ -332,6 +364,14 @@ class ResPartner(models.Model):
                 }
             )
         elif outcome == "disputed" and lines:
+            if lines - partner._get_followup_disputable_lines():
+                raise ValidationError(
+                    self.env._(
+                        "Disputed Items: choose open items of %(partner)s in %(company)s.",
+                        partner=partner.display_name,
+                        company=self.env.company.display_name,
+                    )
+                )
             lines._followup_exclude(
                 exclusion_reason or note or self.env._("Disputed by the customer")
             )

@@ -129,6 +129,8 @@ class SaleOrder(models.Model):
     def _credit_approval_bindings(self):
         """{order: (ordering customer, invoiced customer, currency, company)} of the
         orders with open approval requests."""
+        # Whoever edits the order cancels its requests, including those of another
+        # salesperson that record rules hide.
         requests = (
             self.env["credit.approval.request"]
             .sudo()
@@ -231,6 +233,7 @@ class SaleOrder(models.Model):
         """Whether the quotation waits for a credit decision (shown to the customer
         without any reason)."""
         self.ensure_one()
+        # The portal customer may not read requests, only whether one is pending.
         return self.state in ("draft", "sent") and bool(
             self.sudo().credit_approval_ids.filtered(lambda request: request.state == "pending")
         )

@@ -36,6 +36,19 @@ class CreditCollectionsCommon(AccountTestInvoicingCommon):
         cls.product = cls._create_product(name="Credit test product", lst_price=100.0, taxes_id=[])
         cls.customer = cls._create_customer("Credit Customer", limit=1000.0)
 
+    def _run_followup_cron(self):
+        """The follow-up scheduled action run to its end as Odoo's scheduler runs
+        it: called again while it reports customers left."""
+        cron = self.env.ref("credit_collections.ir_cron_run_followups")
+        for _call in range(50):
+            cron.method_direct_trigger()
+            progress = self.env["ir.cron.progress"].search(
+                [("cron_id", "=", cron.id)], order="id desc", limit=1
+            )
+            if not progress.remaining:
+                return
+        self.fail("The follow-up run never reported its end.")
+
     @classmethod
     def _create_user(cls, login, groups, company=None):
         company = company or cls.company

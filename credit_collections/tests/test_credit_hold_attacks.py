@@ -368,7 +368,7 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
     # 10. History is append-only
     def test_followup_history_is_append_only(self):
         self._create_invoice(self.good, 250.0, days_overdue=20)
-        self.env.ref("credit_collections.ir_cron_run_followups").method_direct_trigger()
+        self._run_followup_cron()
         history = self.env["credit.followup.history"].search([("partner_id", "=", self.good.id)])
         self.assertTrue(history)
         for user in (self.collector, self.credit_manager, self.accountant, self.salesperson):

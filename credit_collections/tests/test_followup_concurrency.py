@@ -89,14 +89,9 @@ class TestFollowupConcurrency(BaseCase):
             )
             self.assertEqual(len(histories), 1, histories.mapped("state"))
             self.assertEqual(histories.state, "done")
-            messages = env["mail.message"].search(
-                [
-                    ("model", "=", "res.partner"),
-                    ("res_id", "=", self.partner_id),
-                    ("message_type", "=", "comment"),
-                ]
-            )
-            self.assertEqual(len(messages), 1)
+            emails = env["mail.mail"].search([("recipient_ids", "in", self.partner_id)])
+            self.assertEqual(len(emails), 1)
+            self.assertEqual(histories.mail_message_id, emails.mail_message_id)
 
     def test_confirmation_does_not_wait_for_a_running_followup_batch(self):
         """A follow-up batch is stopped while it sends its emails (as it would be
@@ -120,13 +115,13 @@ class TestFollowupConcurrency(BaseCase):
             )
             self.order_ids = order.ids
         in_batch, release = threading.Event(), threading.Event()
-        engine_class = self.registry["credit.followup.engine"]
-        send_emails = engine_class._send_emails
+        history_class = self.registry["credit.followup.history"]
+        send_emails = history_class._action_send_email
 
-        def paused_send_emails(engine, *args, **kwargs):
+        def paused_send_emails(histories, *args, **kwargs):
             in_batch.set()
             release.wait(timeout=60)
-            return send_emails(engine, *args, **kwargs)
+            return send_emails(histories, *args, **kwargs)
 
         errors = []
 
@@ -139,7 +134,7 @@ class TestFollowupConcurrency(BaseCase):
             except Exception as error:
                 errors.append(error)
 
-        with patch.object(engine_class, "_send_emails", paused_send_emails):
+        with patch.object(history_class, "_action_send_email", paused_send_emails):
             thread = threading.Thread(target=run_batch)
             thread.start()
             try:

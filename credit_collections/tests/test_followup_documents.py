@@ -9,7 +9,7 @@ from odoo.tools import format_amount, format_date
 
 from .common import CreditCollectionsCommon
 
-LETTER = "credit_collections.action_report_followup_letter"
+PARTNER_LETTER = "credit_collections.action_report_followup_partner_letter"
 
 
 @tagged("post_install", "-at_install")
@@ -47,9 +47,11 @@ class TestFollowupDocuments(CreditCollectionsCommon):
     # ------------------------------------------------------------------
 
     def _render(self, xmlid, level, field="body_html"):
-        """A follow-up template rendered for the customer, in its language."""
-        template = self.env.ref(xmlid).with_context(followup_level_id=level.id)
-        return template._render_field(field, self.customer.ids, compute_lang=True)[self.customer.id]
+        """A follow-up template rendered for a follow-up of the customer at level,
+        in the customer's language."""
+        followup = self.customer.with_company(self.company)._followup_preview_history(level)
+        template = self.env.ref(xmlid)
+        return template._render_field(field, followup._ids, compute_lang=True)[followup.id]
 
     def _statement(self, body):
         """Rows and total rows of the statement in body, as the texts of their cells,
@@ -103,8 +105,8 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         self.env["ir.config_parameter"].sudo().set_param("report.url", "http://127.0.0.1:9")
         content, report_type = (
             self.env["ir.actions.report"]
-            .with_context(force_report_rendering=True, followup_level_id=level.id)
-            ._render_qweb_pdf(LETTER, self.customer.ids)
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf(PARTNER_LETTER, self.customer.ids, data={"level_id": level.id})
         )
         self.assertEqual(report_type, "pdf")
         self.assertTrue(content.startswith(b"%PDF"))
@@ -237,7 +239,7 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         # The level the scheduled action would have recorded.
         self.customer.with_company(self.company).sudo().followup_level_id = self.final
         content, _report_type = self.env["ir.actions.report"]._render_qweb_html(
-            LETTER, self.customer.ids
+            PARTNER_LETTER, self.customer.ids
         )
         text = " ".join(html.fromstring(content).text_content().split())
         self.assertIn(self.final.name, text)
@@ -267,7 +269,7 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         self.assertEqual(
             message.subject, f"{self.company.name}: second reminder about your overdue payment"
         )
-        self.assertEqual(message.partner_ids, contact)
+        self.assertEqual(history.recipient_ids, contact)
         rows, _totals, _links = self._statement(message.body)
         self.assertEqual([row[0] for row in rows], [self.partly_paid.name, self.in_euros.name])
         letter = history.letter_attachment_id

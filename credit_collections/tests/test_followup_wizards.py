@@ -83,11 +83,19 @@ class TestFollowupWizards(CreditCollectionsCommon):
 
     def test_print_letter_from_wizard_and_customer_uses_the_level(self):
         wizard = self._send_wizard(self.customer)
-        action = wizard.action_print_letter()
-        self.assertEqual(action["report_name"], "credit_collections.report_followup_letter")
-        self.assertEqual(action["context"]["followup_level_id"], self.first.id)
+        letter = self.env["report.credit_collections.report_followup_partner_letter"]
+
+        def printed_level(action):
+            self.assertEqual(
+                action["report_name"], "credit_collections.report_followup_partner_letter"
+            )
+            values = letter._get_report_values(self.customer.ids, action.get("data"))
+            return values["letter_levels"][self.customer.id]
+
+        wizard.level_id = self.second
+        self.assertEqual(printed_level(wizard.action_print_letter()), self.second)
         action = self._as_collector(self.customer).action_followup_print_letter()
-        self.assertEqual(action["context"]["followup_level_id"], self.first.id)
+        self.assertEqual(printed_level(action), self.first)
         self.assertFalse(self.customer.followup_history_ids, "printing is not sending")
 
     def test_nothing_open_is_not_sent(self):
@@ -255,6 +263,25 @@ class TestFollowupWizards(CreditCollectionsCommon):
         self.assertEqual(lines.followup_exclusion_reason, "Quantity")
         self.assertFalse(self.customer.credit_promise_ids)
         self.assertIn("Call logged: Disputed.", self.customer.message_ids[0].body)
+
+    def test_call_cannot_dispute_another_customers_items(self):
+        # The wizard offers only the customer's open items; a call sent over RPC
+        # with another customer's item is refused, and nothing is excluded.
+        other = self._create_customer("Someone Else", limit=0.0)
+        foreign = self._create_invoice(other, 100.0, days_overdue=10)
+        foreign_line = foreign.line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        )
+        wizard = (
+            self.env["credit.followup.call.wizard"]
+            .with_user(self.collector)
+            .create({"partner_id": self.customer.id, "outcome": "disputed"})
+        )
+        self.assertNotIn(foreign_line, wizard.allowed_line_ids)
+        self.assertTrue(wizard.allowed_line_ids)
+        with self.assertRaisesRegex(ValidationError, "open items of Credit Customer"):
+            self._call("disputed", note="Not ours", move_line_ids=foreign_line.ids)
+        self.assertFalse(foreign_line.followup_excluded)
 
     def test_other_call_outcomes_are_logged_only(self):
         for outcome, label in (

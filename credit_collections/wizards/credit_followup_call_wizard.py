@@ -24,7 +24,17 @@ class CreditFollowupCallWizard(models.TransientModel):
         string="Disputed Items",
         help="Items the customer disputes: they are left out of follow-ups.",
     )
+    allowed_line_ids = fields.Many2many(
+        "account.move.line", compute="_compute_allowed_line_ids", string="Open Items"
+    )
     exclusion_reason = fields.Char(string="Dispute Reason")
+
+    @api.depends("partner_id", "company_id")
+    def _compute_allowed_line_ids(self):
+        for wizard in self:
+            wizard.allowed_line_ids = wizard.partner_id.with_company(
+                wizard.company_id
+            )._get_followup_disputable_lines()
 
     @api.model
     def default_get(self, fields_list):

@@ -78,16 +78,18 @@ class CreditFollowupSendWizard(models.TransientModel):
             if partner and not level:
                 state = partner._get_followup_state()
                 level = partner._get_followup_manual_level(state, mass=True)[0]
-            template = level.mail_template_id.with_company(wizard.company_id).with_context(
-                followup_level_id=level.id
-            )
+            template = level.mail_template_id.with_company(wizard.company_id)
             wizard.preview_partner_id = partner
             wizard.email_subject = wizard.email_preview = False
             if not template:
                 continue
+            followup = partner._followup_preview_history(level)
             try:
-                wizard.email_subject = template._render_field("subject", partner.ids)[partner.id]
-                wizard.email_preview = template._render_field("body_html", partner.ids)[partner.id]
+                # An unsaved follow-up: _ids, as ids leaves new records out.
+                subjects = template._render_field("subject", followup._ids, compute_lang=True)
+                bodies = template._render_field("body_html", followup._ids, compute_lang=True)
+                wizard.email_subject = subjects[followup.id]
+                wizard.email_preview = bodies[followup.id]
             except UserError as error:
                 # Shown instead of the preview: sending would fail the same way, and
                 # be recorded as an error in the customer's history.
@@ -194,8 +196,6 @@ class CreditFollowupSendWizard(models.TransientModel):
         partner = self._single_partner()
         if not partner:
             raise UserError(self.env._("Print letters one customer at a time."))
-        return (
-            self.env.ref("credit_collections.action_report_followup_letter")
-            .with_context(followup_level_id=self.level_id.id)
-            .report_action(partner)
-        )
+        return self.env.ref(
+            "credit_collections.action_report_followup_partner_letter"
+        ).report_action(partner, data={"level_id": self.level_id.id})

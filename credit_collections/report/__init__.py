@@ -1,0 +1,1 @@
+from . import report_followup_partner_letter

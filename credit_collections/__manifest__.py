@@ -44,4 +44,5 @@
         ],
     },
     "application": True,
+    "uninstall_hook": "uninstall_hook",
 }

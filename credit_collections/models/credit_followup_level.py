@@ -90,6 +90,31 @@ class CreditFollowupLevel(models.Model):
                         level=level.name,
                     )
                 )
+            # A template of another model would render another document (an
+            # order, an invoice) for the customer: the view's domain is no guard.
+            if level.mail_template_id and level.mail_template_id.model != "credit.followup.history":
+                raise ValidationError(
+                    self.env._(
+                        "Email Template: level %(level)s needs a follow-up template (applies "
+                        "to Follow-up History); %(template)s is a template of %(model)s.",
+                        level=level.name,
+                        template=level.mail_template_id.name,
+                        model=self.env[level.mail_template_id.model]._description,
+                    )
+                )
+
+    @api.constrains("fee_amount")
+    def _check_fee_product(self):
+        for level in self:
+            if level.fee_amount and not level.company_id.credit_followup_fee_product_id:
+                raise ValidationError(
+                    self.env._(
+                        "Fee: level %(level)s charges a fee, but %(company)s has no Dunning Fee "
+                        "Product. Set it in Settings > Credit & Collections > Follow-ups.",
+                        level=level.name,
+                        company=level.company_id.name,
+                    )
+                )
 
     @api.constrains("create_activity", "activity_type_id", "activity_assignee", "activity_user_id")
     def _check_activity(self):

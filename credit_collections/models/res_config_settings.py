@@ -51,3 +51,9 @@ class ResConfigSettings(models.TransientModel):
     credit_segregation_of_duties = fields.Boolean(
         related="company_id.credit_segregation_of_duties", readonly=False
     )
+    credit_followup_min_amount = fields.Monetary(
+        related="company_id.credit_followup_min_amount", readonly=False
+    )
+    credit_followup_fee_product_id = fields.Many2one(
+        related="company_id.credit_followup_fee_product_id", readonly=False
+    )

@@ -309,6 +309,32 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
             self.env.flush_all()
         self.assertIn("delay", str(error.exception).lower())
 
+    def test_level_email_template_must_be_a_follow_up_template(self):
+        # Over RPC a level could be given an order's template: it would email the
+        # customer another document. Refused whatever the screen shows.
+        order_template = self.env.ref("sale.email_template_edi_sale")
+        levels = self.env["credit.followup.level"]
+        # A savepoint, as the RPC call's transaction would be rolled back.
+        with (
+            self.assertRaisesRegex(ValidationError, "needs a follow-up template"),
+            self.env.cr.savepoint(),
+        ):
+            levels.with_user(self.credit_manager).create(
+                {
+                    "policy_id": self.policy.id,
+                    "name": "Order reminder",
+                    "delay": 45,
+                    "send_email": True,
+                    "mail_template_id": order_template.id,
+                }
+            )
+        self.assertFalse(levels.search([("policy_id", "=", self.policy.id), ("delay", "=", 45)]))
+
+    def test_level_fee_needs_the_dunning_fee_product(self):
+        self.company.credit_followup_fee_product_id = False
+        with self.assertRaisesRegex(ValidationError, "no Dunning Fee Product"):
+            self.final.fee_amount = 15.0
+
     def test_salesperson_cannot_edit_levels(self):
         with self.assertRaises(AccessError):
             self.first.with_user(self.salesperson).write({"delay": 2})

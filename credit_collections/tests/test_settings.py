@@ -32,6 +32,18 @@ class TestSettings(CreditCollectionsCommon):
         self.assertIn('id="credit_collections_settings"', arch)
         self.assertIn('name="credit_warning_percent"', arch)
 
+    def test_every_company_setting_of_the_addon_is_in_the_settings_screen(self):
+        arch = self.env["res.config.settings"].get_view(view_type="form")["arch"]
+        company_fields = self.env["res.company"]._fields
+        settings_fields = self.env["res.config.settings"]._fields
+        for name, field in company_fields.items():
+            if field._module != "credit_collections" or field.groups == "base.group_system":
+                continue
+            with self.subTest(setting=name):
+                self.assertIn(name, settings_fields)
+                self.assertEqual(settings_fields[name].related, f"company_id.{name}")
+                self.assertIn(f'name="{name}"', arch)
+
     def test_bad_settings_are_refused_naming_the_field(self):
         with self.assertRaisesRegex(ValidationError, "Credit Warning Threshold"):
             self.env.company.credit_warning_percent = 120

@@ -13,3 +13,6 @@ from . import credit_approval_request
 from . import sale_order
 from . import account_move
 from . import ir_actions_report
+from . import credit_interest_rate
+from . import credit_interest_run
+from . import credit_interest_accrual

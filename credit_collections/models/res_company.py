@@ -110,6 +110,86 @@ class ResCompany(models.Model):
         ),
         help="Invoiced when a follow-up level charges a fee.",
     )
+    # Late interest
+    credit_interest_enabled = fields.Boolean(
+        string="Charge Late Interest",
+        help="Charge interest on overdue receivable items, day by day, and a fixed "
+        "compensation per late invoice, by a monthly scheduled action.",
+    )
+    credit_interest_margin = fields.Float(
+        string="Interest Margin (points)",
+        digits=(16, 4),
+        help="Points added to the rate of the rate table (8 for the EU late payment "
+        "directive, 0 otherwise).",
+    )
+    credit_interest_day_count = fields.Selection(
+        selection=[
+            ("actual_365", "Actual/365"),
+            ("actual_360", "Actual/360"),
+            ("actual_actual", "Actual/Actual"),
+        ],
+        string="Day Count",
+        default="actual_365",
+        required=True,
+    )
+    credit_interest_grace_days = fields.Integer(
+        string="Interest Grace Days",
+        help="Days after the due date before interest runs; they are never charged.",
+    )
+    credit_interest_min_amount = fields.Monetary(
+        string="Minimum Interest",
+        currency_field="currency_id",
+        help="Below this amount for a customer in a run nothing is invoiced: the days "
+        "stay uncharged for the next run.",
+    )
+    credit_interest_compensation_amount = fields.Monetary(
+        string="Compensation per Late Invoice",
+        currency_field="credit_interest_compensation_currency_id",
+        help="Fixed recovery compensation charged once per late invoice (40 EUR under "
+        "the EU late payment directive).",
+    )
+    credit_interest_compensation_currency_id = fields.Many2one(
+        "res.currency",
+        string="Compensation Currency",
+        default=lambda self: self.env.company.currency_id,
+    )
+    credit_interest_compensation_companies_only = fields.Boolean(
+        string="Compensation to Companies Only",
+        help="Do not charge the compensation to private persons.",
+    )
+    credit_interest_on_interest = fields.Boolean(
+        string="Interest on Interest",
+        help="Interest invoices themselves bear interest when overdue.",
+    )
+    credit_interest_product_id = fields.Many2one(
+        "product.product",
+        string="Interest Product",
+        default=lambda self: self.env.ref(
+            "credit_collections.product_late_interest", raise_if_not_found=False
+        ),
+    )
+    credit_interest_compensation_product_id = fields.Many2one(
+        "product.product",
+        string="Compensation Product",
+        default=lambda self: self.env.ref(
+            "credit_collections.product_late_compensation", raise_if_not_found=False
+        ),
+    )
+    credit_interest_journal_id = fields.Many2one(
+        "account.journal",
+        string="Interest Journal",
+        domain="[('type', '=', 'sale'), ('company_id', '=', id)]",
+    )
+    credit_interest_auto_post = fields.Boolean(
+        string="Post Interest Invoices",
+        default=True,
+        help="Off: interest invoices are left in draft for review.",
+    )
+    credit_interest_run_day = fields.Integer(
+        string="Interest Run Day",
+        default=1,
+        help="Day of the month the scheduled action charges late interest.",
+    )
     credit_followup_run_cursor = fields.Integer(
         string="Follow-up Run Progress",
         copy=False,
@@ -211,6 +291,10 @@ class ResCompany(models.Model):
         "credit_approval_validity_days",
         "credit_review_notice_days",
         "credit_followup_min_amount",
+        "credit_interest_margin",
+        "credit_interest_grace_days",
+        "credit_interest_min_amount",
+        "credit_interest_compensation_amount",
     )
     def _check_credit_non_negative(self):
         for company in self:
@@ -221,6 +305,10 @@ class ResCompany(models.Model):
                 "credit_approval_validity_days",
                 "credit_review_notice_days",
                 "credit_followup_min_amount",
+                "credit_interest_margin",
+                "credit_interest_grace_days",
+                "credit_interest_min_amount",
+                "credit_interest_compensation_amount",
             ):
                 if company[field_name] < 0:
                     raise ValidationError(
@@ -230,3 +318,46 @@ class ResCompany(models.Model):
                             company=company.display_name,
                         )
                     )
+
+    @api.constrains("credit_interest_run_day")
+    def _check_credit_interest_run_day(self):
+        for company in self:
+            if not 1 <= company.credit_interest_run_day <= 28:
+                raise ValidationError(
+                    self.env._("Interest Run Day: choose a day between 1 and 28.")
+                )
+
+    @api.constrains(
+        "credit_interest_enabled",
+        "credit_interest_product_id",
+        "credit_interest_compensation_product_id",
+        "credit_interest_compensation_amount",
+        "credit_interest_journal_id",
+    )
+    def _check_credit_interest_settings(self):
+        self.filtered("credit_interest_enabled")._credit_interest_check_settings()
+
+    def _credit_interest_check_settings(self):
+        for company in self:
+            missing = [
+                company._fields[name].get_description(self.env)["string"]
+                for name in ("credit_interest_product_id", "credit_interest_journal_id")
+                if not company[name]
+            ]
+            if company.credit_interest_compensation_amount and not (
+                company.credit_interest_compensation_product_id
+            ):
+                missing.append(
+                    company._fields["credit_interest_compensation_product_id"].get_description(
+                        self.env
+                    )["string"]
+                )
+            if missing:
+                raise ValidationError(
+                    self.env._(
+                        "Late interest of %(company)s needs: %(fields)s (Settings > Credit & "
+                        "Collections > Late Interest).",
+                        company=company.name,
+                        fields=", ".join(missing),
+                    )
+                )

@@ -57,3 +57,47 @@ class ResConfigSettings(models.TransientModel):
     credit_followup_fee_product_id = fields.Many2one(
         related="company_id.credit_followup_fee_product_id", readonly=False
     )
+    credit_interest_enabled = fields.Boolean(
+        related="company_id.credit_interest_enabled", readonly=False
+    )
+    credit_interest_margin = fields.Float(
+        related="company_id.credit_interest_margin", readonly=False
+    )
+    credit_interest_day_count = fields.Selection(
+        related="company_id.credit_interest_day_count", readonly=False
+    )
+    credit_interest_grace_days = fields.Integer(
+        related="company_id.credit_interest_grace_days", readonly=False
+    )
+    credit_interest_min_amount = fields.Monetary(
+        related="company_id.credit_interest_min_amount", readonly=False
+    )
+    credit_interest_compensation_amount = fields.Monetary(
+        related="company_id.credit_interest_compensation_amount",
+        readonly=False,
+        currency_field="credit_interest_compensation_currency_id",
+    )
+    credit_interest_compensation_currency_id = fields.Many2one(
+        related="company_id.credit_interest_compensation_currency_id", readonly=False
+    )
+    credit_interest_compensation_companies_only = fields.Boolean(
+        related="company_id.credit_interest_compensation_companies_only", readonly=False
+    )
+    credit_interest_on_interest = fields.Boolean(
+        related="company_id.credit_interest_on_interest", readonly=False
+    )
+    credit_interest_product_id = fields.Many2one(
+        related="company_id.credit_interest_product_id", readonly=False
+    )
+    credit_interest_compensation_product_id = fields.Many2one(
+        related="company_id.credit_interest_compensation_product_id", readonly=False
+    )
+    credit_interest_journal_id = fields.Many2one(
+        related="company_id.credit_interest_journal_id", readonly=False
+    )
+    credit_interest_auto_post = fields.Boolean(
+        related="company_id.credit_interest_auto_post", readonly=False
+    )
+    credit_interest_run_day = fields.Integer(
+        related="company_id.credit_interest_run_day", readonly=False
+    )

@@ -61,6 +61,12 @@ class ResPartner(models.Model):
     # Fields
     # ------------------------------------------------------------------
 
+    credit_interest_exempt = fields.Boolean(
+        string="No Late Interest",
+        company_dependent=True,
+        groups="base.group_user",
+        help="Never charge this customer late interest nor compensation.",
+    )
     credit_hold = fields.Boolean(
         company_dependent=True,
         copy=False,

@@ -14,3 +14,4 @@ from . import test_followup_tour
 from . import test_followup_documents
 from . import test_credit_hold_attacks
 from . import test_access_matrix
+from . import test_late_interest

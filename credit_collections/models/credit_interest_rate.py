@@ -1,0 +1,86 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CreditInterestRate(models.Model):
+    """One entry of a late-interest rate table: the annual rate in force from a
+    date until the next entry. A company has one table; a customer may have its
+    own (entries with the customer set), which then replaces the company's."""
+
+    _name = "credit.interest.rate"
+    _description = "Late Interest Rate"
+    _order = "company_id, partner_id, date_from desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        index=True,
+        help="Empty: the company's table. Set: this customer's own table.",
+    )
+    date_from = fields.Date(string="From", required=True)
+    rate = fields.Float(
+        string="Annual Rate (%)",
+        digits=(16, 4),
+        required=True,
+        help="Annual percentage; the company's margin is added to it.",
+    )
+
+    @api.constrains("rate")
+    def _check_rate(self):
+        for entry in self:
+            if not 0 <= entry.rate <= 100:
+                raise ValidationError(
+                    self.env._(
+                        "Annual Rate (%%): %(rate)s is not a rate between 0 and 100 %% a year.",
+                        rate=entry.rate,
+                    )
+                )
+
+    @api.constrains("company_id", "partner_id", "date_from")
+    def _check_one_entry_per_date(self):
+        groups = self._read_group(
+            [
+                ("company_id", "in", self.company_id.ids),
+                ("date_from", "in", self.mapped("date_from")),
+            ],
+            ["company_id", "partner_id", "date_from:day"],
+            ["__count"],
+        )
+        for company, partner, date_from, count in groups:
+            if count > 1:
+                raise ValidationError(
+                    self.env._(
+                        "From: the rate table of %(owner)s already has an entry on %(date)s.",
+                        owner=(partner or company).display_name,
+                        date=date_from.date() if hasattr(date_from, "date") else date_from,
+                    )
+                )
+
+    @api.model
+    def _get_rate_periods(self, company, partners):
+        """Rate table of each customer: its own, else the company's.
+
+        :return: {partner id: [(date_from, annual rate % with the margin)] by date}
+        """
+        entries = self.search(
+            [
+                ("company_id", "=", company.id),
+                "|",
+                ("partner_id", "=", False),
+                ("partner_id", "in", partners.ids),
+            ],
+            order="date_from, id",
+        )
+        margin = company.credit_interest_margin
+        company_table = [
+            (entry.date_from, entry.rate + margin) for entry in entries if not entry.partner_id
+        ]
+        own = {}
+        for entry in entries.filtered("partner_id"):
+            own.setdefault(entry.partner_id.id, []).append((entry.date_from, entry.rate + margin))
+        return {partner.id: own.get(partner.id, company_table) for partner in partners}

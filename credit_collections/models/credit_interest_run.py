@@ -1,0 +1,422 @@
+from datetime import date, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+RUN_STATES = [
+    ("draft", "Preview"),
+    ("done", "Invoiced"),
+]
+DAY_COUNTS = {"actual_365": 365, "actual_360": 360}
+# First key of the transaction-level lock an interest run holds on its company
+# while it invoices: "CCIN".
+INTEREST_LOCK_KEY = 0x4343494E
+
+
+class CreditInterestRun(models.Model):
+    """Late interest of a company up to a date: computed as a preview (accruals
+    per customer and item), then invoiced, one invoice per customer and currency."""
+
+    _name = "credit.interest.run"
+    _inherit = ["mail.thread"]
+    _description = "Late Interest Run"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    date = fields.Date(
+        required=True, default=fields.Date.context_today, help="Interest is charged up to this day."
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    state = fields.Selection(selection=RUN_STATES, default="draft", required=True, tracking=True)
+    user_id = fields.Many2one(
+        "res.users", string="Run By", default=lambda self: self.env.user, readonly=True
+    )
+    accrual_ids = fields.One2many("credit.interest.accrual", "run_id", string="Charges")
+    invoice_ids = fields.Many2many(
+        "account.move",
+        "credit_interest_run_invoice_rel",
+        "run_id",
+        "move_id",
+        string="Invoices",
+        readonly=True,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+
+    @api.depends("date")
+    def _compute_name(self):
+        for run in self:
+            run.name = self.env._("Late interest to %(date)s", date=run.date)
+
+    @api.constrains("date", "company_id")
+    def _check_date(self):
+        today = fields.Date.context_today(self)
+        for run in self:
+            if run.date > today:
+                raise ValidationError(self.env._("Date: a run cannot be dated in the future."))
+            later = self.search_count(
+                [
+                    ("company_id", "=", run.company_id.id),
+                    ("state", "=", "done"),
+                    ("date", ">", run.date),
+                    ("id", "!=", run.id),
+                ],
+                limit=1,
+            )
+            if later:
+                raise ValidationError(
+                    self.env._("Date: a run cannot be dated before the last invoiced run.")
+                )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_done(self):
+        if any(run.state == "done" for run in self):
+            raise UserError(
+                self.env._("An invoiced run is kept: cancel its invoices to charge again.")
+            )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_compute(self):
+        """Compute the preview: what the run would charge, nothing invoiced."""
+        for run in self:
+            run._check_draft()
+            run.company_id._credit_interest_check_settings()
+            # Charges are the run's record (read-only for users): replaced as a whole.
+            run.accrual_ids.sudo().unlink()
+            run.env["credit.interest.accrual"].sudo().create(run._prepare_accrual_vals_list())
+
+    def action_invoice(self):
+        """Invoice the preview, computed anew, one invoice per customer and
+        currency, and close the run."""
+        for run in self:
+            run.action_compute()
+            run.env.cr.execute(
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", INTEREST_LOCK_KEY, run.company_id.id)
+            )
+            run._invoice_accruals()
+            run.state = "done"
+
+    def _check_draft(self):
+        if self.state != "draft":
+            raise UserError(self.env._("This run is already invoiced."))
+
+    # ------------------------------------------------------------------
+    # Computation
+    # ------------------------------------------------------------------
+
+    def _prepare_accrual_vals_list(self):
+        """Accruals of every customer of the company up to the run's date."""
+        self.ensure_one()
+        company = self.company_id
+        items, last_charged = self._get_interest_items()
+        items = items.filtered(
+            lambda line: (
+                not line.partner_id.commercial_partner_id.with_company(
+                    company
+                ).credit_interest_exempt
+            )
+        )
+        payments = self._get_payments(items)
+        partners = items.partner_id.commercial_partner_id
+        rates = self.env["credit.interest.rate"]._get_rate_periods(company, partners)
+        vals_list = []
+        for line in items:
+            partner = line.partner_id.commercial_partner_id
+            start = max(
+                line.date_maturity + timedelta(days=company.credit_interest_grace_days + 1),
+                last_charged.get(line.id, date.min) + timedelta(days=1),
+            )
+            for period in _interest_periods(
+                start,
+                self.date,
+                abs(line.amount_currency),
+                payments.get(line.id, []),
+                rates[partner.id],
+                company.credit_interest_day_count,
+            ):
+                vals_list.append(
+                    dict(
+                        period,
+                        run_id=self.id,
+                        kind="interest",
+                        move_line_id=line.id,
+                        partner_id=partner.id,
+                        currency_id=line.currency_id.id,
+                        amount=line.currency_id.round(period["amount"]),
+                    )
+                )
+        vals_list = self._apply_minimum(vals_list)
+        return vals_list + self._prepare_compensation_vals_list(items)
+
+    def _get_interest_items(self):
+        """Receivable items owing interest up to the run's date: overdue past the
+        grace days with days not yet charged, open or paid late since.
+
+        :return: (account.move.line, {item id: last day charged})
+        """
+        company = self.company_id
+        grace = company.credit_interest_grace_days
+        self.env["account.move.line"].flush_model()
+        self.env["account.move"].flush_model(["credit_charge_type"])
+        self.env["credit.interest.accrual"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT line.id, charged.date_to
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN account_move move ON move.id = line.move_id
+                  LEFT JOIN LATERAL (
+                        SELECT MAX(accrual.date_to) AS date_to
+                          FROM credit_interest_accrual accrual
+                         WHERE accrual.move_line_id = line.id
+                           AND accrual.kind = 'interest' AND accrual.state = 'invoiced'
+                  ) charged ON TRUE
+                 WHERE line.company_id = %(company)s
+                   AND account.account_type = 'asset_receivable'
+                   AND line.parent_state = 'posted'
+                   AND line.balance > 0
+                   AND NOT COALESCE(line.followup_excluded, FALSE)
+                   AND (%(on_interest)s OR move.credit_charge_type IS DISTINCT FROM 'interest')
+                   AND line.date_maturity + %(grace)s < %(date)s
+                   AND COALESCE(charged.date_to, line.date_maturity + %(grace)s) < %(date)s
+                   AND (NOT line.reconciled OR EXISTS (
+                        SELECT 1
+                          FROM account_partial_reconcile partial
+                          JOIN account_move_line payment ON payment.id = partial.credit_move_id
+                         WHERE partial.debit_move_id = line.id
+                           AND payment.date
+                               > COALESCE(charged.date_to, line.date_maturity + %(grace)s)
+                   ))
+              ORDER BY line.id
+                """,
+                company=company.id,
+                on_interest=company.credit_interest_on_interest,
+                grace=grace,
+                date=self.date,
+            )
+        )
+        items = self.env["account.move.line"].browse([row[0] for row in rows])
+        items.fetch(["partner_id", "move_id", "date_maturity", "amount_currency", "currency_id"])
+        return items, {row[0]: row[1] for row in rows if row[1]}
+
+    def _get_payments(self, items):
+        """{item id: [(date, amount in the item's currency)]} of what was matched
+        with each item, at the date of the payment or credit note."""
+        partials = self.env["account.partial.reconcile"].search_fetch(
+            [("debit_move_id", "in", items.ids)],
+            ["debit_move_id", "credit_move_id", "debit_amount_currency"],
+        )
+        partials.credit_move_id.fetch(["date"])
+        payments = {}
+        for partial in partials:
+            payments.setdefault(partial.debit_move_id.id, []).append(
+                (partial.credit_move_id.date, partial.debit_amount_currency)
+            )
+        return payments
+
+    def _apply_minimum(self, vals_list):
+        """Leave out the customers whose interest is below the company's minimum:
+        their days stay uncharged for the next run."""
+        company = self.company_id
+        minimum = company.credit_interest_min_amount
+        if not minimum:
+            return vals_list
+        currencies = self.env["res.currency"].browse({vals["currency_id"] for vals in vals_list})
+        to_company = {
+            currency.id: currency._get_conversion_rate(
+                currency, company.currency_id, company, self.date
+            )
+            for currency in currencies
+        }
+        totals = {}
+        for vals in vals_list:
+            totals.setdefault(vals["partner_id"], 0.0)
+            totals[vals["partner_id"]] += vals["amount"] * to_company[vals["currency_id"]]
+        return [vals for vals in vals_list if totals[vals["partner_id"]] >= minimum]
+
+    def _prepare_compensation_vals_list(self, items):
+        """The fixed compensation, once per late invoice."""
+        company = self.company_id
+        amount = company.credit_interest_compensation_amount
+        if not amount:
+            return []
+        invoices = items.move_id.filtered(
+            lambda move: move.move_type == "out_invoice" and not move.credit_charge_type
+        )
+        compensated = set(
+            self.env["credit.interest.accrual"]
+            .search([("move_id", "in", invoices.ids), ("kind", "=", "compensation")])
+            .filtered(lambda accrual: accrual.state == "invoiced")
+            .move_id.ids
+        )
+        source_currency = company.credit_interest_compensation_currency_id or company.currency_id
+        vals_list = []
+        for invoice in invoices:
+            partner = invoice.commercial_partner_id
+            if invoice.id in compensated or (
+                company.credit_interest_compensation_companies_only and not partner.is_company
+            ):
+                continue
+            line = items.filtered(lambda item, invoice=invoice: item.move_id == invoice)[:1]
+            vals_list.append(
+                {
+                    "run_id": self.id,
+                    "kind": "compensation",
+                    "move_line_id": line.id,
+                    "partner_id": partner.id,
+                    "date_from": self.date,
+                    "date_to": self.date,
+                    "days": 0,
+                    "currency_id": invoice.currency_id.id,
+                    "amount": source_currency._convert(
+                        amount, invoice.currency_id, company, self.date
+                    ),
+                }
+            )
+        return vals_list
+
+    # ------------------------------------------------------------------
+    # Invoicing
+    # ------------------------------------------------------------------
+
+    def _invoice_accruals(self):
+        company = self.company_id
+        products = {
+            "interest": company.credit_interest_product_id,
+            "compensation": company.credit_interest_compensation_product_id,
+        }
+        groups = self.accrual_ids.grouped(lambda accrual: (accrual.partner_id, accrual.currency_id))
+        keys = list(groups)
+        invoices = (
+            self.env["account.move"]
+            .with_company(company)
+            ._credit_create_charge_invoices(
+                "interest",
+                [
+                    self._prepare_invoice_vals(
+                        partner, currency, groups[partner, currency], products
+                    )
+                    for partner, currency in keys
+                ],
+                post=company.credit_interest_auto_post,
+            )
+        )
+        for key, invoice in zip(keys, invoices, strict=True):
+            lines = invoice.invoice_line_ids.sorted("id")
+            for accrual, line in zip(groups[key], lines, strict=True):
+                # Charges are the run's record (read-only for users).
+                accrual.sudo().invoice_line_id = line
+        self.invoice_ids = invoices
+
+    def _prepare_invoice_vals(self, partner, currency, accruals, products):
+        return {
+            "partner_id": partner.id,
+            "company_id": self.company_id.id,
+            "journal_id": self.company_id.credit_interest_journal_id.id,
+            "currency_id": currency.id,
+            "invoice_date": self.date,
+            "ref": self.env._("Late payment interest"),
+            "invoice_origin": ", ".join(sorted(set(accruals.move_id.mapped("name")))),
+            "invoice_line_ids": [
+                fields.Command.create(accrual._prepare_invoice_line_vals(products))
+                for accrual in accruals
+            ],
+        }
+
+    # ------------------------------------------------------------------
+    # Scheduled action
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_accrue_late_interest(self):
+        """Charge the late interest of the next company due this month, and report
+        the companies left: Odoo's scheduler calls again after a commit."""
+        today = fields.Date.context_today(self)
+        # A system job: every company, whichever the companies of its user.
+        self = self.sudo()
+        companies = (
+            self.env["res.company"]
+            .search([("credit_interest_enabled", "=", True)], order="id")
+            .filtered(lambda company: company.credit_interest_run_day <= today.day)
+        )
+        done = {
+            run.company_id
+            for run in self.search(
+                [
+                    ("company_id", "in", companies.ids),
+                    ("state", "=", "done"),
+                    ("date", ">=", today.replace(day=1)),
+                ]
+            )
+        }
+        due = [company for company in companies if company not in done]
+        if due:
+            run = self.with_company(due[0]).create({"company_id": due[0].id, "date": today})
+            run.action_invoice()
+        self.env["ir.cron"]._notify_progress(done=min(len(due), 1), remaining=max(len(due) - 1, 0))
+
+
+def _interest_periods(start, end, amount, payments, rate_table, day_count):
+    """Interest on one item from start to end, both included, one period per rate
+    table entry: each day on the amount open at its start (payments lower it from
+    the day after their date), at the rate in force that day.
+
+    :param amount: amount of the item, in its currency
+    :param payments: [(date, amount)] matched with the item
+    :param rate_table: [(date_from, annual rate %)] by date
+    :return: [{date_from, date_to, days, base_amount, rate, amount (not rounded)}]
+    """
+    if start > end:
+        return []
+    changes = {start, end + timedelta(days=1)}
+    changes |= {paid_on + timedelta(days=1) for paid_on, _paid in payments}
+    changes |= {date_from for date_from, _rate in rate_table}
+    if day_count == "actual_actual":
+        changes |= {date(year, 1, 1) for year in range(start.year, end.year + 2)}
+    bounds = sorted(day for day in changes if start <= day <= end + timedelta(days=1))
+    periods = {}
+    for segment_start, next_start in zip(bounds[:-1], bounds[1:], strict=True):
+        days = (next_start - segment_start).days
+        base = amount - sum(paid for paid_on, paid in payments if paid_on < segment_start)
+        entry = next(
+            (entry for entry in reversed(rate_table) if entry[0] <= segment_start), (None, 0.0)
+        )
+        if base <= 0 or not entry[1]:
+            continue
+        year_days = DAY_COUNTS.get(day_count) or (366 if _is_leap(segment_start.year) else 365)
+        period = periods.setdefault(
+            entry[0],
+            {
+                "date_from": segment_start,
+                "days": 0,
+                "weighted": 0.0,
+                "rate": entry[1],
+                "amount": 0.0,
+            },
+        )
+        period["date_to"] = next_start - timedelta(days=1)
+        period["days"] += days
+        period["weighted"] += base * days
+        period["amount"] += base * entry[1] / 100 * days / year_days
+    return [
+        {
+            "date_from": period["date_from"],
+            "date_to": period["date_to"],
+            "days": period["days"],
+            "base_amount": period["weighted"] / period["days"],
+            "rate": period["rate"],
+            "amount": period["amount"],
+        }
+        for period in periods.values()
+    ]
+
+
+def _is_leap(year):
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -1,0 +1,260 @@
+from datetime import date, timedelta
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import tagged
+
+from .common import CreditCollectionsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestLateInterest(CreditCollectionsCommon):
+    """Late interest worked out by hand: 12 % a year, actual/365, no grace unless
+    said. Interest for a day is charged on the amount open at its start: a
+    payment lowers the base from the day after its date."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write(
+            {
+                "credit_interest_enabled": True,
+                "credit_interest_journal_id": cls.company_data["default_journal_sale"].id,
+            }
+        )
+        cls.rate = cls.env["credit.interest.rate"].create(
+            {"name": "Contract rate", "date_from": date(2000, 1, 1), "rate": 12.0}
+        )
+        cls.late_payer = cls._create_customer("Late Payer")
+
+    def _run(self, on=None):
+        run = self.env["credit.interest.run"].create({"date": on or self.today})
+        run.action_invoice()
+        return run
+
+    def _pay_on(self, invoice, amount, paid_on):
+        return (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": amount, "payment_date": paid_on})
+            ._create_payments()
+        )
+
+    def test_sixty_days_on_ten_thousand(self):
+        # 10,000.00 x 12 % x 60 / 365 = 197.260... -> 197.26
+        invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        run = self._run()
+        self.assertRecordValues(
+            run.accrual_ids,
+            [
+                {
+                    "move_id": invoice.id,
+                    "date_from": invoice.invoice_date_due + timedelta(days=1),
+                    "date_to": self.today,
+                    "days": 60,
+                    "base_amount": 10000.0,
+                    "rate": 12.0,
+                    "amount": 197.26,
+                    "state": "invoiced",
+                }
+            ],
+        )
+        interest_invoice = run.invoice_ids
+        self.assertRecordValues(
+            interest_invoice,
+            [
+                {
+                    "partner_id": self.late_payer.id,
+                    "amount_total": 197.26,
+                    "state": "posted",
+                    "credit_charge_type": "interest",
+                    "ref": "Late payment interest",
+                    "invoice_origin": invoice.name,
+                }
+            ],
+        )
+        self.assertIn(invoice.name, interest_invoice.invoice_line_ids.name)
+        self.assertEqual(run.state, "done")
+
+    def test_partial_payment_lowers_the_base_from_the_next_day(self):
+        # Paid 5,000.00 on day 30: 30 days on 10,000.00 (98.630...) and 30 days on
+        # 5,000.00 (49.315...): 147.945... -> 147.95, on an average base of 7,500.00.
+        invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        self._pay_on(invoice, 5000.0, invoice.invoice_date_due + timedelta(days=30))
+        run = self._run()
+        self.assertRecordValues(
+            run.accrual_ids, [{"days": 60, "base_amount": 7500.0, "amount": 147.95}]
+        )
+
+    def test_grace_days_are_never_charged(self):
+        # 10 grace days: 50 days charged, 10,000.00 x 12 % x 50 / 365 = 164.383 -> 164.38
+        self.company.credit_interest_grace_days = 10
+        invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        run = self._run()
+        self.assertRecordValues(
+            run.accrual_ids,
+            [
+                {
+                    "date_from": invoice.invoice_date_due + timedelta(days=11),
+                    "days": 50,
+                    "amount": 164.38,
+                }
+            ],
+        )
+
+    def test_one_and_a_half_percent_a_month_is_eighteen_a_year(self):
+        # 10,000.00 x 18 % x 60 / 365 = 295.890... -> 295.89
+        self.rate.rate = 18.0
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        self.assertEqual(self._run().accrual_ids.amount, 295.89)
+
+    def test_actual_360(self):
+        # 10,000.00 x 12 % x 60 / 360 = 200.00
+        self.company.credit_interest_day_count = "actual_360"
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        self.assertEqual(self._run().accrual_ids.amount, 200.0)
+
+    def test_rate_change_inside_the_period(self):
+        # 6 % from day 31: 30 days at 12 % (98.630 -> 98.63) and 30 days at 6 %
+        # (10,000.00 x 6 % x 30 / 365 = 49.315 -> 49.32): one line per rate period.
+        invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        self.env["credit.interest.rate"].create(
+            {
+                "name": "Lower rate",
+                "date_from": invoice.invoice_date_due + timedelta(days=31),
+                "rate": 6.0,
+            }
+        )
+        run = self._run()
+        self.assertRecordValues(
+            run.accrual_ids,
+            [
+                {"days": 30, "rate": 12.0, "amount": 98.63},
+                {"days": 30, "rate": 6.0, "amount": 49.32},
+            ],
+        )
+        self.assertEqual(run.invoice_ids.amount_total, 147.95)
+
+    def test_two_runs_charge_each_day_once(self):
+        # A run 30 days ago charged days 1-30 (98.63); today's charges 31-60 only.
+        invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        first = self._run(self.today - timedelta(days=30))
+        second = self._run()
+        self.assertEqual(first.accrual_ids.amount, 98.63)
+        self.assertRecordValues(
+            second.accrual_ids,
+            [
+                {
+                    "date_from": invoice.invoice_date_due + timedelta(days=31),
+                    "days": 30,
+                    "amount": 98.63,
+                }
+            ],
+        )
+        again = self._run()
+        self.assertFalse(again.accrual_ids, "a second run the same day charges nothing")
+        self.assertFalse(again.invoice_ids)
+
+    def test_cancelled_interest_invoice_frees_its_days(self):
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        run = self._run()
+        run.invoice_ids.button_draft()
+        run.invoice_ids.button_cancel()
+        self.assertEqual(run.accrual_ids.state, "cancelled")
+        rerun = self._run()
+        self.assertRecordValues(rerun.accrual_ids, [{"days": 60, "amount": 197.26}])
+
+    def test_compensation_once_per_late_invoice_in_its_currency(self):
+        # 40.00 EUR on a USD invoice, at the test rate of 2 EUR for 1 USD: 20.00 USD.
+        eur = self.setup_other_currency("EUR")
+        self.company.write(
+            {
+                "credit_interest_compensation_amount": 40.0,
+                "credit_interest_compensation_currency_id": eur.id,
+            }
+        )
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        run = self._run(self.today - timedelta(days=30))
+        compensation = run.accrual_ids.filtered(lambda accrual: accrual.kind == "compensation")
+        self.assertEqual(compensation.amount, 20.0)
+        self.assertEqual(run.invoice_ids.amount_total, 98.63 + 20.0)
+        later = self._run()
+        self.assertEqual(later.accrual_ids.mapped("kind"), ["interest"])
+
+    def test_compensation_to_companies_only(self):
+        self.company.write(
+            {
+                "credit_interest_compensation_amount": 40.0,
+                "credit_interest_compensation_companies_only": True,
+            }
+        )
+        person = self._create_customer("Private Person", is_company=False)
+        self._create_invoice(person, 1000.0, days_overdue=10)
+        self._create_invoice(self.late_payer, 1000.0, days_overdue=10)
+        run = self._run()
+        compensated = run.accrual_ids.filtered(lambda accrual: accrual.kind == "compensation")
+        self.assertEqual(compensated.partner_id, self.late_payer)
+
+    def test_disputed_items_and_exempt_customers_bear_no_interest(self):
+        disputed = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        disputed.line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        ).followup_excluded = True
+        exempt = self._create_customer("Exempt Customer")
+        exempt.with_company(self.company).credit_interest_exempt = True
+        self._create_invoice(exempt, 10000.0, days_overdue=60)
+        self.assertFalse(self._run().accrual_ids)
+
+    def test_below_the_minimum_nothing_is_charged_and_the_days_wait(self):
+        # 1,000.00 x 12 % x 30 / 365 = 9.86 < 10.00: nothing; 30 days later 60 days
+        # are charged at once: 1,000.00 x 12 % x 60 / 365 = 19.73.
+        self.company.credit_interest_min_amount = 10.0
+        self._create_invoice(self.late_payer, 1000.0, days_overdue=60)
+        early = self._run(self.today - timedelta(days=30))
+        self.assertFalse(early.accrual_ids)
+        self.assertRecordValues(self._run().accrual_ids, [{"days": 60, "amount": 19.73}])
+
+    def test_only_credit_managers_run_and_invoice(self):
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        with self.assertRaises(AccessError):
+            self.env["credit.interest.run"].with_user(self.collector).create({"date": self.today})
+        with self.assertRaises(AccessError):
+            self.env["credit.interest.run"].with_user(self.salesperson).search([])
+        run = (
+            self.env["credit.interest.run"]
+            .with_user(self.credit_manager)
+            .create({"date": self.today})
+        )
+        run.action_compute()
+        # Collectors see the preview, and cannot change it.
+        preview = run.with_user(self.collector).accrual_ids
+        self.assertEqual(preview.amount, 197.26)
+        with self.assertRaises(AccessError):
+            preview.write({"amount": 1.0})
+        with self.assertRaises(AccessError):
+            self.env["credit.interest.accrual"].with_user(self.credit_manager).create(
+                {
+                    "run_id": run.id,
+                    "move_line_id": preview.move_line_id.id,
+                    "partner_id": self.late_payer.id,
+                    "date_from": self.today,
+                    "date_to": self.today,
+                    "currency_id": self.company.currency_id.id,
+                    "amount": 1.0,
+                }
+            )
+
+    def test_bad_input_is_refused_naming_the_field(self):
+        with self.assertRaisesRegex(ValidationError, "Annual Rate"):
+            self.rate.rate = -1.0
+        with self.assertRaisesRegex(ValidationError, "Annual Rate"):
+            self.rate.rate = 120.0
+        with self.assertRaisesRegex(ValidationError, "From"):
+            self.env["credit.interest.rate"].create(
+                {"name": "Same day", "date_from": date(2000, 1, 1), "rate": 5.0}
+            )
+        with self.assertRaisesRegex(ValidationError, "Interest Grace Days"):
+            self.company.credit_interest_grace_days = -1
+        with self.assertRaisesRegex(ValidationError, "Interest Journal"):
+            self.company.credit_interest_journal_id = False
+        with self.assertRaisesRegex(ValidationError, "future"):
+            self.env["credit.interest.run"].create({"date": self.today + timedelta(days=1)})

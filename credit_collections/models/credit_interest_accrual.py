@@ -47,7 +47,7 @@ class CreditInterestAccrual(models.Model):
     rate = fields.Float(string="Annual Rate (%)", digits=(16, 4))
     amount = fields.Monetary()
     invoice_line_id = fields.Many2one(
-        "account.move.line", string="Invoice Line", index="btree_not_null", ondelete="set null"
+        "account.move.line", index="btree_not_null", ondelete="set null"
     )
     state = fields.Selection(
         selection=ACCRUAL_STATES, compute="_compute_state", store=True, index=True

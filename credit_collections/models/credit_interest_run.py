@@ -1,8 +1,10 @@
 from datetime import date, timedelta
 
+from markupsafe import Markup, escape
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount
 
 RUN_STATES = [
     ("draft", "Preview"),
@@ -314,6 +316,28 @@ class CreditInterestRun(models.Model):
                 # Charges are the run's record (read-only for users).
                 accrual.sudo().invoice_line_id = line
         self.invoice_ids = invoices
+        self._log_on_invoices(groups, keys, invoices)
+
+    def _log_on_invoices(self, groups, keys, invoices):
+        """Say in each chatter what was charged for what: on the interest invoice
+        its sources, on each source what it was charged, in one batch each."""
+        bodies = {}
+        for key, invoice in zip(keys, invoices, strict=True):
+            accruals = groups[key]
+            bodies[invoice.id] = Markup(
+                escape(self.env._("Late interest and compensation for %(sources)s."))
+            ) % {"sources": Markup(", ").join(move._get_html_link() for move in accruals.move_id)}
+            for source in accruals.move_id:
+                amount = sum(
+                    accruals.filtered(lambda a, source=source: a.move_id == source).mapped("amount")
+                )
+                bodies[source.id] = Markup(
+                    escape(self.env._("Late interest charged in %(invoice)s: %(amount)s."))
+                ) % {
+                    "invoice": invoice._get_html_link(),
+                    "amount": format_amount(self.env, amount, invoice.currency_id),
+                }
+        self.env["account.move"].browse(bodies)._message_log_batch(bodies=bodies)
 
     def _prepare_invoice_vals(self, partner, currency, accruals, products):
         return {

@@ -1,5 +1,20 @@
+from datetime import date
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
+
+# ECB main refinancing rate in force on the first day of each half-year: the
+# reference rate of the EU late payment directive (2011/7/EU), to which the
+# margin (8 points) is added. Newer half-years are added in the rate table.
+EU_REFERENCE_RATES = [
+    (date(2022, 7, 1), 0.0),
+    (date(2023, 1, 1), 2.5),
+    (date(2023, 7, 1), 4.0),
+    (date(2024, 1, 1), 4.5),
+    (date(2024, 7, 1), 4.25),
+    (date(2025, 1, 1), 3.15),
+    (date(2025, 7, 1), 2.15),
+]
 
 ZERO_LIMIT_POLICIES = [
     ("no_limit", "No limit"),
@@ -361,3 +376,77 @@ class ResCompany(models.Model):
                         fields=", ".join(missing),
                     )
                 )
+
+    @api.model
+    def _credit_set_default_products(self):
+        """The addon's products on the companies that existed before it was
+        installed (field defaults only reach companies created after)."""
+        defaults = {
+            "credit_followup_fee_product_id": "credit_collections.product_dunning_fee",
+            "credit_interest_product_id": "credit_collections.product_late_interest",
+            "credit_interest_compensation_product_id": (
+                "credit_collections.product_late_compensation"
+            ),
+        }
+        companies = self.with_context(active_test=False).search([("active", "in", (True, False))])
+        for field_name, xmlid in defaults.items():
+            product = self.env.ref(xmlid, raise_if_not_found=False)
+            if product:
+                companies.filtered(lambda company, f=field_name: not company[f]).write(
+                    {field_name: product.id}
+                )
+
+    def _credit_interest_apply_preset(self, preset):
+        """Late-interest settings and rate table of a common contract.
+
+        :param preset: "monthly" (1.5 % a month, 18 % a year) or "eu_directive"
+            (EU late payment directive 2011/7/EU: the ECB reference rate of each
+            half-year plus 8 points, and 40 EUR per late invoice to businesses)
+        """
+        Rate = self.env["credit.interest.rate"]
+        self._credit_set_default_products()
+        for company in self:
+            vals = {"credit_interest_enabled": True}
+            if not company.credit_interest_journal_id:
+                vals["credit_interest_journal_id"] = (
+                    self.env["account.journal"]
+                    .search(
+                        [
+                            ("type", "=", "sale"),
+                            *self.env["account.journal"]._check_company_domain(company),
+                        ],
+                        limit=1,
+                    )
+                    .id
+                )
+            if preset == "eu_directive":
+                vals.update(
+                    credit_interest_margin=8.0,
+                    credit_interest_compensation_amount=40.0,
+                    credit_interest_compensation_currency_id=self.env.ref("base.EUR").id,
+                    credit_interest_compensation_companies_only=True,
+                )
+                table = EU_REFERENCE_RATES
+            else:
+                vals.update(credit_interest_margin=0.0, credit_interest_compensation_amount=0.0)
+                table = [(fields.Date.to_date("2000-01-01"), 18.0)]
+            company.write(vals)
+            existing = set(
+                Rate.search([("company_id", "=", company.id), ("partner_id", "=", False)]).mapped(
+                    "date_from"
+                )
+            )
+            Rate.create(
+                [
+                    {
+                        "name": self.env._("Reference rate")
+                        if preset == "eu_directive"
+                        else self.env._("1.5 % a month"),
+                        "company_id": company.id,
+                        "date_from": date_from,
+                        "rate": rate,
+                    }
+                    for date_from, rate in table
+                    if date_from not in existing
+                ]
+            )

@@ -101,3 +101,9 @@ class ResConfigSettings(models.TransientModel):
     credit_interest_run_day = fields.Integer(
         related="company_id.credit_interest_run_day", readonly=False
     )
+
+    def action_credit_interest_preset_monthly(self):
+        self.company_id._credit_interest_apply_preset("monthly")
+
+    def action_credit_interest_preset_eu_directive(self):
+        self.company_id._credit_interest_apply_preset("eu_directive")

@@ -1,5 +1,8 @@
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
+from freezegun import freeze_time
+
+from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -74,6 +77,10 @@ class TestLateInterest(CreditCollectionsCommon):
         )
         self.assertIn(invoice.name, interest_invoice.invoice_line_ids.name)
         self.assertEqual(run.state, "done")
+        # Both chatters say so.
+        self.assertIn(invoice.name, interest_invoice.message_ids[0].body)
+        self.assertIn(interest_invoice.name, invoice.message_ids[0].body)
+        self.assertIn("197.26", invoice.message_ids[0].body)
 
     def test_partial_payment_lowers_the_base_from_the_next_day(self):
         # Paid 5,000.00 on day 30: 30 days on 10,000.00 (98.630...) and 30 days on
@@ -258,3 +265,94 @@ class TestLateInterest(CreditCollectionsCommon):
             self.company.credit_interest_journal_id = False
         with self.assertRaisesRegex(ValidationError, "future"):
             self.env["credit.interest.run"].create({"date": self.today + timedelta(days=1)})
+
+    def test_eu_directive_preset_rate_of_each_half_year_plus_eight_points(self):
+        # Due 21 June 2024, charged to 10 July 2024. H1 2024: 4.50 + 8 = 12.50 %,
+        # H2 2024: 4.25 + 8 = 12.25 %.
+        # 22-30 June, 9 days: 10,000.00 x 12.50 % x 9 / 365 = 30.8219 -> 30.82
+        # 1-10 July, 10 days: 10,000.00 x 12.25 % x 10 / 365 = 33.5616 -> 33.56
+        # Compensation: 40.00 EUR = 20.00 USD at the test rate (2 EUR for 1 USD).
+        self.rate.unlink()
+        self.company._credit_interest_apply_preset("eu_directive")
+        self.assertEqual(self.company.credit_interest_margin, 8.0)
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.late_payer.id,
+                "invoice_date": date(2024, 5, 22),
+                "invoice_date_due": date(2024, 6, 21),
+                "invoice_payment_term_id": False,
+                "invoice_line_ids": [
+                    Command.create(
+                        {"name": "Goods", "quantity": 1, "price_unit": 10000.0, "tax_ids": []}
+                    )
+                ],
+            }
+        )
+        invoice.action_post()
+        self.setup_other_currency("EUR")
+        run = self._run(date(2024, 7, 10))
+        self.assertRecordValues(
+            run.accrual_ids,
+            [
+                {"kind": "interest", "days": 9, "rate": 12.5, "amount": 30.82},
+                {"kind": "interest", "days": 10, "rate": 12.25, "amount": 33.56},
+                {"kind": "compensation", "days": 0, "rate": 0.0, "amount": 20.0},
+            ],
+        )
+        self.assertAlmostEqual(run.invoice_ids.amount_total, 84.38)
+
+    def test_scheduled_action_charges_each_company_once_a_month(self):
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        cron = self.env.ref("credit_collections.ir_cron_accrue_late_interest")
+        self.company.credit_interest_run_day = 1
+
+        def run_cron():
+            for _call in range(20):
+                cron.method_direct_trigger()
+                progress = self.env["ir.cron.progress"].search(
+                    [("cron_id", "=", cron.id)], order="id desc", limit=1
+                )
+                if not progress.remaining:
+                    return
+            self.fail("The interest run never reported its end.")
+
+        # At noon, so that the scheduled action's user counts the same day in its
+        # time zone: 60 days, 197.26 as in the first example.
+        with freeze_time(datetime.combine(self.today, time(12))):
+            run_cron()
+        runs = self.env["credit.interest.run"].search([("company_id", "=", self.company.id)])
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs.state, "done")
+        self.assertEqual(runs.invoice_ids.amount_total, 197.26)
+        with freeze_time(datetime.combine(self.today, time(12))):
+            run_cron()
+        self.assertEqual(
+            self.env["credit.interest.run"].search_count([("company_id", "=", self.company.id)]),
+            1,
+            "once a month",
+        )
+
+    def test_preview_queries_do_not_grow_with_customers(self):
+        def customers(count):
+            for index in range(count):
+                partner = self._create_customer(f"Interest {count} {index}")
+                invoice = self._create_invoice(partner, 1000.0 + index, days_overdue=40)
+                self._pay_on(invoice, 100.0, invoice.invoice_date_due + timedelta(days=5))
+
+        def count():
+            run = self.env["credit.interest.run"].create({"date": self.today})
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            run.action_compute()
+            self.env.flush_all()
+            queries = self.env.cr.sql_log_count - before
+            run.unlink()
+            return queries
+
+        customers(2)
+        count()  # caches warmed
+        few = count()
+        customers(6)
+        self.assertEqual(count(), few)

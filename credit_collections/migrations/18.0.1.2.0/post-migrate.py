@@ -24,6 +24,7 @@ def migrate(cr, version):
             noupdate=True,
             kind="data",
         )
+    env["res.company"]._credit_set_default_products()
     # Requests made before the ordering customer was captured on them.
     cr.execute(
         SQL(

@@ -170,6 +170,16 @@ class TestLateInterest(CreditCollectionsCommon):
         rerun = self._run()
         self.assertRecordValues(rerun.accrual_ids, [{"days": 60, "amount": 197.26}])
 
+    def test_deleted_draft_interest_invoice_frees_its_days(self):
+        self.company.credit_interest_auto_post = False
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        run = self._run()
+        self.assertEqual(run.invoice_ids.state, "draft")
+        accrual = run.accrual_ids
+        run.invoice_ids.unlink()
+        self.assertEqual(accrual.state, "cancelled")
+        self.assertRecordValues(self._run().accrual_ids, [{"days": 60, "amount": 197.26}])
+
     def test_compensation_once_per_late_invoice_in_its_currency(self):
         # 40.00 EUR on a USD invoice, at the test rate of 2 EUR for 1 USD: 20.00 USD.
         eur = self.setup_other_currency("EUR")

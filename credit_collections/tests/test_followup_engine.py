@@ -274,7 +274,7 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
         ].create(
             {
                 "name": "Broken",
-                "model_id": self.env.ref("base.model_res_partner").id,
+                "model_id": self.env["ir.model"]._get_id("credit.followup.history"),
                 "body_html": "<p><t t-out='object.does_not_exist'/></p>",
             }
         )

@@ -1,10 +1,12 @@
 from datetime import date, datetime, time, timedelta
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import CreditCollectionsCommon
 
@@ -160,6 +162,28 @@ class TestLateInterest(CreditCollectionsCommon):
         again = self._run()
         self.assertFalse(again.accrual_ids, "a second run the same day charges nothing")
         self.assertFalse(again.invoice_ids)
+
+    def test_the_database_refuses_a_day_charged_twice(self):
+        # What stops a second run working at the same moment as the first: its
+        # charge of the same item from the same day cannot be recorded as invoiced.
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        charged = self._run().accrual_ids
+        other = self.env["credit.interest.run"].create({"date": self.today})
+        with self.assertRaises(psycopg2.errors.UniqueViolation), mute_logger("odoo.sql_db"):
+            with self.env.cr.savepoint():
+                self.env["credit.interest.accrual"].sudo().create(
+                    {
+                        "run_id": other.id,
+                        "move_line_id": charged.move_line_id.id,
+                        "partner_id": self.late_payer.id,
+                        "date_from": charged.date_from,
+                        "date_to": charged.date_to,
+                        "currency_id": charged.currency_id.id,
+                        "amount": charged.amount,
+                        "invoice_line_id": charged.invoice_line_id.id,
+                    }
+                )
+                self.env.flush_all()
 
     def test_cancelled_interest_invoice_frees_its_days(self):
         self._create_invoice(self.late_payer, 10000.0, days_overdue=60)

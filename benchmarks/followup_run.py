@@ -14,6 +14,9 @@ Nothing is sent: the engine queues its emails (mail_notify_force_send=False) for
 the mail scheduler, which never runs here, and the SMTP server is a closed port
 (harness.ODOO_OPTIONS), so that what Odoo sends at once (the notification of an
 activity assigned to someone else) fails and shows in the figures.
+
+The methods profiled (PROFILED) must all exist: the run stops with exit status 1
+and names the missing ones otherwise (before generating the data).
 """
 
 import sys
@@ -29,43 +32,31 @@ FLAGS = {
     "no-documents": "levels without letters nor invoices attached: no PDF rendering "
     "(wkhtmltopdf, about a second a PDF), for a quicker run",
 }
-# Methods whose queries and time are counted, by call path: (model, method).
-# The engine's own first, then what it calls for each customer.
+# The methods whose queries and time are counted, by call path: (model, method).
+# Every one must exist (harness.require_methods). The engine's own first, then
+# what it calls for each batch of customers.
 PROFILED = (
     ("credit.followup.engine", "_cron_run"),
-    ("credit.promise", "_update_promises"),
-    ("credit.followup.engine", "_candidate_partner_ids"),
     ("credit.followup.engine", "_run_batch"),
     ("credit.followup.engine", "_get_states"),
-    ("credit.followup.engine", "_line_figures"),
-    ("credit.followup.engine", "_end_episode"),
+    ("credit.followup.engine", "_candidate_partner_ids"),
     ("credit.followup.engine", "_apply_levels_safely"),
-    ("credit.followup.engine", "_apply_levels_one_by_one"),
-    ("credit.followup.engine", "_apply_level_safely"),
-    ("credit.exposure", "_lock_partners"),
-    ("credit.followup.engine", "_apply_levels"),
-    ("credit.followup.engine", "_apply_level"),
-    ("credit.followup.engine", "_followup_lines_by_partner"),
+    ("credit.followup.engine", "_claim_customers"),
+    ("credit.followup.engine", "_end_episode"),
+    ("credit.followup.history", "_create_batch"),
+    ("credit.followup.history", "_run_actions"),
+    ("credit.followup.history", "_action_print_letter"),
+    ("credit.followup.history", "_action_send_email"),
+    ("credit.followup.history", "_action_schedule_activity"),
+    ("credit.followup.history", "_action_set_credit_hold"),
+    ("credit.followup.history", "_action_invoice_fee"),
+    ("credit.followup.history", "_action_request_manual_action"),
+    ("credit.followup.history", "_mark_items_followed_up"),
+    ("ir.actions.report", "_credit_render_pdfs"),
+    ("account.move.line", "_followup_items_by_partner"),
     ("res.partner", "_get_followup_lines"),
-    ("credit.followup.history", "create"),
-    ("credit.followup.engine", "_send_emails"),
-    ("credit.followup.engine", "_send_email"),
-    ("res.partner", "_get_followup_recipients"),
-    ("mail.template", "_generate_template"),
-    ("res.partner", "message_post"),
-    ("credit.followup.engine", "_print_letters"),
-    ("credit.followup.engine", "_print_letter"),
-    ("credit.followup.engine", "_invoice_attachments"),
-    ("credit.followup.engine", "_render_pdfs"),
-    ("ir.actions.report", "_render_qweb_pdf"),
-    ("ir.actions.report", "_run_wkhtmltopdf"),
-    ("credit.followup.engine", "_schedule_activities"),
-    ("credit.followup.engine", "_schedule_activity"),
-    ("res.partner", "activity_schedule"),
-    ("credit.followup.engine", "_set_credit_holds"),
-    ("credit.followup.engine", "_invoice_fees"),
-    ("credit.followup.engine", "_invoice_fee"),
 )
+PROFILED_WHERE = "profiled (PROFILED of benchmarks/followup_run.py)"
 # What some of PROFILED are to the report (method names of PROFILED, checked):
 # the customers to follow up (its result counted), one batch of customers (its
 # first argument: progress lines), choosing the customers and computing their
@@ -73,7 +64,7 @@ PROFILED = (
 # the calls whose SQL is printed with --log-queries (the last call of each path).
 CANDIDATES = "_candidate_partner_ids"
 BATCH = "_run_batch"
-SELECTION = ("_update_promises", CANDIDATES, "_get_states")
+SELECTION = (CANDIDATES, "_get_states")
 LOGGED = (CANDIDATES, "_get_states", "_end_episode", "_apply_levels_safely")
 assert {CANDIDATES, BATCH, *SELECTION, *LOGGED} <= {method for _model, method in PROFILED}
 # A call given one follow-up level is named after it: "method [level name]".
@@ -92,7 +83,7 @@ class FollowupProfile(harness.CallProfile):
     with a progress line every PROGRESS_SECONDS at most."""
 
     def __init__(self, level_names, log_queries=False):
-        super().__init__(PROFILED, LOGGED, log_queries)
+        super().__init__(PROFILED, LOGGED, log_queries, PROFILED_WHERE)
         self.level_names = level_names  # {level id: name}, read before the run
         self.candidates = 0  # customers CANDIDATES returned
         self.batches = self.done = 0  # batches and customers run
@@ -391,6 +382,7 @@ def main():
     args = harness.parse_args(__doc__.split("\n\n")[0], dataset.DATA_SIZES, flags=FLAGS)
     args.repeat = 1  # one run: it changes what the next one would do
     with harness.odoo_env(args, harness.ODOO_OPTIONS) as env:
+        harness.require_methods(env, PROFILED, PROFILED_WHERE)
         company = env.ref("base.main_company")
         _policy, levels = prepare_company(company, args.no_documents)
         # The collector of every customer: its salesperson.

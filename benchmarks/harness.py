@@ -9,7 +9,7 @@ script needs but its operations.
 - Counting: ``measure`` (median wall time and SQL query count of an operation,
   the ORM cache emptied before every repetition), ``query_hook`` (every query of
   the thread), ``count_rows`` (what a run created), ``CallProfile`` (queries and
-  time by call path of named model methods).
+  time by call path of named model methods, which must exist).
 - Results: ``Result`` rows, each operation next to its peer (Odoo's own
   computation, or another module's) on the same data, printed as a table
   (``print_table``) and written as JSON (``write_json``, ``result_path``).
@@ -282,19 +282,21 @@ class CallProfile:
     """Queries (of every cursor of this thread), SQL time and wall time of model
     methods, inclusive, by call path, and of the commits of a cursor. The
     methods are wrapped on the registry's model classes for the duration of the
-    block of ``profiling``; those that do not exist (``missing_methods``) are
-    skipped.
+    block of ``profiling``; every one must exist (``missing_methods``), else
+    BenchmarkError.
 
     Subclasses name a call (``label``) and see its result (``returned``).
     """
 
-    def __init__(self, methods, logged=(), log_queries=False):
+    def __init__(self, methods, logged=(), log_queries=False, where="profiled"):
         """
         :param methods: ((model, method), ...) profiled
+        :param where: what they are, for the message when some do not exist
         :param logged: method names whose SQL is kept with log_queries (the
             last call of each path)
         """
         self.methods = tuple(methods)
+        self.where = where
         self.logged = set(logged)
         unknown = self.logged - {method for _model, method in self.methods}
         assert not unknown, f"logged but not profiled: {unknown}"
@@ -368,11 +370,9 @@ class CallProfile:
     @contextlib.contextmanager
     def profiling(self, env, cr):
         """Profiles the methods, the commits of cr and every query of this thread."""
-        missing = set(missing_methods(env, self.methods))
+        require_methods(env, self.methods, self.where)
         with contextlib.ExitStack() as stack:
             for model, method in self.methods:
-                if f"{model}.{method}" in missing:
-                    continue  # a method of another version of the code
                 cls = type(env[model])
                 own = vars(cls).get(method)
                 setattr(cls, method, self._wrap(getattr(cls, method), method))
@@ -446,13 +446,18 @@ def missing_methods(env, methods):
     in env's registry."""
     missing = []
     for model, method in methods:
-        if model not in env.registry or not callable(getattr(type(env[model]), method, None)):
+        if model not in env.registry:
+            missing.append(f"{model}.{method} (no model {model})")
+        elif not callable(getattr(type(env[model]), method, None)):
             missing.append(f"{model}.{method}")
     return missing
 
 
 def require_methods(env, methods, where="profiled"):
-    """BenchmarkError naming every method of methods that does not exist."""
+    """BenchmarkError naming every method of methods that does not exist.
+
+    :param where: what the methods are, for the message
+    """
     missing = missing_methods(env, methods)
     if missing:
         raise BenchmarkError(

@@ -333,6 +333,7 @@ def main():
     args = parse_args()
     problems = []
     with harness.odoo_env(args, harness.ODOO_OPTIONS) as env:
+        harness.require_methods(env, followup_run.PROFILED, followup_run.PROFILED_WHERE)
         company = env.ref("base.main_company")
         _policy, levels = followup_run.prepare_company(company, args.no_documents)
         # The collector of every customer: its salesperson.

@@ -291,9 +291,10 @@ class CallProfile:
     def __init__(self, methods, logged=(), log_queries=False, where="profiled"):
         """
         :param methods: ((model, method), ...) profiled
-        :param where: what they are, for the message when some do not exist
         :param logged: method names whose SQL is kept with log_queries (the
             last call of each path)
+        :param where: what the methods are, for the message when some do not
+            exist
         """
         self.methods = tuple(methods)
         self.where = where

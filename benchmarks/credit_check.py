@@ -1,5 +1,5 @@
 """Credit check on confirming one order of the customer with the most open items
-of the data set of the benchmarks (common.generate_dataset), next to what Odoo
+of the data set of the benchmarks (dataset.generate_dataset), next to what Odoo
 does on the same order: its credit warning (partner credit + credit_to_invoice
 against the credit limit).
 
@@ -9,28 +9,24 @@ Run through benchmarks/run, which prepares a fresh database:
 benchmarks/suite.py runs it too, with the other operations, through measure_check.
 """
 
-import os
 import sys
 from datetime import timedelta
 
-import common
+import dataset
+import harness
 
 from odoo import fields
 from odoo.exceptions import UserError
 
 BENCHMARK = "credit_check"
-# High enough for every generated customer book: the check passes.
-CREDIT_LIMIT = 10**12
-PEER = "Odoo: order credit warning (credit + credit_to_invoice)"
-SIZES = common.DATA_SIZES
 
 
-def set_credit_policy(book):
-    """Credit limits enforced (hold over the limit on), the customer's limit far
-    above its exposure and the overdue hold off (the generated invoices are up to
-    400 days overdue): the order passes the credit check, after computing every
+def set_credit_policy(data):
+    """Credit limits enforced (hold over the limit on), the top customer's limit
+    far above its exposure and the overdue hold off (the generated invoices are up
+    to 400 days overdue): the order passes the credit check, after computing every
     figure of the customer."""
-    company = book.company
+    company = data.company
     company.write(
         {
             "account_use_credit_limit": True,
@@ -38,41 +34,16 @@ def set_credit_policy(book):
             "credit_check_overdue": False,
         }
     )
-    book.partner.with_company(company).write(
-        {"credit_limit": CREDIT_LIMIT, "use_partner_credit_limit": True}
+    data.top_partner.with_company(company).write(
+        {"credit_limit": dataset.CREDIT_LIMIT, "use_partner_credit_limit": True}
     )
 
 
-def new_quotation(env, book, partner=None):
-    """A quotation of one unit at 100.00 for partner (else the book's customer)."""
-    return (
-        env["sale.order"]
-        .with_company(book.company)
-        .create(
-            {
-                "partner_id": (partner or book.partner).id,
-                "company_id": book.company.id,
-                "order_line": [
-                    (
-                        0,
-                        0,
-                        {
-                            "product_id": book.product.id,
-                            "product_uom_qty": 1.0,
-                            "price_unit": 100.0,
-                            "tax_id": [(6, 0, [])],
-                        },
-                    )
-                ],
-            }
-        )
-    )
-
-
-def check_confirmation(env, book, quotation):
+def check_confirmation(env, data, quotation):
     """One real action_confirm, rolled back, passes; over the credit limit, and with
     the overdue hold on, the same order is refused. Returns the refusals."""
     refusals = {}
+    partner = data.top_partner
     with env.cr.savepoint() as savepoint:
         quotation.action_confirm()
         env.flush_all()
@@ -80,13 +51,13 @@ def check_confirmation(env, book, quotation):
             raise AssertionError(f"{quotation.name} was not confirmed: {quotation.state}")
         savepoint.close(rollback=True)
     cases = {
-        "over_limit": lambda: book.partner.with_company(book.company).write({"credit_limit": 1.0}),
-        "overdue": lambda: book.company.write({"credit_check_overdue": True}),
+        "over_limit": lambda: partner.with_company(data.company).write({"credit_limit": 1.0}),
+        "overdue": lambda: data.company.write({"credit_check_overdue": True}),
     }
-    cutoff = fields.Date.context_today(book.partner) - timedelta(
-        days=book.company.credit_hold_overdue_days
+    cutoff = fields.Date.context_today(partner) - timedelta(
+        days=data.company.credit_hold_overdue_days
     )
-    if min(book.invoices.mapped("invoice_date_due")) >= cutoff:
+    if min(data.invoices.mapped("invoice_date_due")) >= cutoff:
         del cases["overdue"]  # too few invoices to have any overdue long enough
     for case, change in cases.items():
         env.invalidate_all(flush=False)
@@ -105,24 +76,10 @@ def check_confirmation(env, book, quotation):
     return refusals
 
 
-def measure_check(env, book, quotation, repeat, label=""):
+def measure_check(env, data, quotation, repeat, label=""):
     """The credit check of confirming quotation, and Odoo's credit warning of the
-    same quotation, median of repeat runs: [common.Result]."""
+    same quotation, median of repeat runs: [harness.Result]."""
     batch = quotation.with_context(credit_confirm_batch=(quotation.id,))
-    partner = quotation.partner_id.commercial_partner_id
-    env.cr.execute(
-        """
-        SELECT count(*) FROM account_move_line line
-          JOIN account_account account ON account.id = line.account_id
-         WHERE line.partner_id = %s AND account.account_type = 'asset_receivable'
-           AND line.parent_state = 'posted' AND NOT line.reconciled
-        """,
-        [partner.id],
-    )
-    open_items = env.cr.fetchone()[0]
-    orders = env["sale.order"].search_count(
-        [("partner_id", "=", partner.id), ("state", "=", "sale")]
-    )
 
     def credit_check():
         message = batch._confirmation_error_message()
@@ -133,64 +90,54 @@ def measure_check(env, book, quotation, repeat, label=""):
         # What Odoo computes on the quotation: credit + credit_to_invoice + order.
         return quotation.partner_credit_warning
 
-    size = f"{open_items:,} open items, {orders:,} orders; {book.describe()}"
     return [
-        common.Result(
-            f"credit check on confirming one order: {label or 'one customer'}",
-            size,
-            common.measure(env, credit_check, repeat),
-            PEER,
-            common.measure(env, odoo_warning, repeat),
+        harness.Result(
+            dataset.credit_check_operation(label or "one customer"),
+            dataset.customer_size(env, data, quotation.partner_id.commercial_partner_id),
+            harness.measure(env, credit_check, repeat),
+            dataset.CREDIT_CHECK_PEER,
+            harness.measure(env, odoo_warning, repeat),
         )
     ]
 
 
 def main():
-    args = common.parse_args(__doc__.split("\n\n")[0], SIZES)
-    with common.odoo_env(args) as env:
+    args = harness.parse_args(__doc__.split("\n\n")[0], dataset.DATA_SIZES)
+    with harness.odoo_env(args) as env:
         company = env.ref("base.main_company")
-        print(
-            f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
-            f"{args.orders:,} orders...",
-            flush=True,
-        )
-        book = common.generate_dataset(env, company, args.partners, args.invoices, args.orders)
-        set_credit_policy(book)
-        quotation = new_quotation(env, book)
-        env.cr.commit()
-        size = common.database_size(env)
-        print(
-            f"Generated {book.describe()} in {book.seconds:.1f} s; "
-            f"database size {size / 2**20:.0f} MB"
-        )
-        checks = common.check_dataset(env, book)
+        state = {}
+
+        def prepare(data):
+            set_credit_policy(data)
+            state["quotation"] = dataset.new_quotation(env, data)
+
+        data, size = dataset.generate(env, args, company, prepare=prepare)
+        quotation = state["quotation"]
+        checks = dataset.check_dataset(env, data)
         print("Data checked with Odoo's figures")
-        refusals = check_confirmation(env, book, quotation)
+        refusals = check_confirmation(env, data, quotation)
         print("action_confirm passes; refused when changed to:")
         for case, message in refusals.items():
             reasons = [line for line in message.splitlines() if line.startswith("- ")]
             print(f"  {case}: {' '.join(reasons) or message}")
-        results = measure_check(env, book, quotation, args.repeat)
+        results = measure_check(env, data, quotation, args.repeat)
         print(f"\nMedian of {args.repeat} runs, ORM cache emptied before each:\n")
-        common.print_table(results)
+        harness.print_table(results)
         if args.log_queries:
-            common.print_queries(results)
-        if args.results_dir:
-            name = args.name or f"{BENCHMARK}_{args.partners}x{args.invoices}x{args.orders}"
-            data = {
-                **book.sizes(),
-                "generation_seconds": round(book.seconds, 3),
+            harness.print_queries(results)
+        path = harness.result_path(args, BENCHMARK)
+        if path:
+            json_data = {
+                **data.sizes(),
+                "generation_seconds": round(data.seconds, 3),
                 "database_size_bytes": size,
                 "checks": checks,
                 "refusals": refusals,
             }
-            path = common.write_json(
-                os.path.join(args.results_dir, name + ".json"), BENCHMARK, env, args, data, results
-            )
-            print(f"\nResults written to {os.path.relpath(path)}")
+            harness.write_json(path, BENCHMARK, env, args, json_data, results)
         env.cr.rollback()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_main(main))

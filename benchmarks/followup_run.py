@@ -1,5 +1,5 @@
 """One full follow-up run (the scheduled action) over the data set of the
-benchmarks (common.generate_dataset): the levels of the default follow-up policy
+benchmarks (dataset.generate_dataset): the levels of the default follow-up policy
 applied (emails queued, letters and invoices printed, activities, credit holds).
 Prints its time and SQL
 query count, per batch of customers and per customer, and the queries and time of
@@ -11,82 +11,66 @@ Run through benchmarks/run, which prepares a fresh database:
 benchmarks/suite.py runs it too, with the other operations, through run_followups.
 
 Nothing is sent: the engine queues its emails (mail_notify_force_send=False) for
-the mail scheduler, which never runs here, and the SMTP server is a closed port,
-so that what Odoo sends at once (the notification of an activity assigned to
-someone else) fails and shows in the figures.
+the mail scheduler, which never runs here, and the SMTP server is a closed port
+(harness.ODOO_OPTIONS), so that what Odoo sends at once (the notification of an
+activity assigned to someone else) fails and shows in the figures.
+
+The methods profiled (PROFILED) must all exist: the run stops with exit status 1
+and names the missing ones otherwise (before generating the data).
 """
 
-import contextlib
-import functools
-import os
 import sys
-import threading
 import time
 
-import common
+import dataset
+import harness
 
-from odoo import fields
+from odoo import fields, models
 
 BENCHMARK = "followup_run"
-# Data size options: default, with --small, help.
-SIZES = common.DATA_SIZES
 FLAGS = {
     "no-documents": "levels without letters nor invoices attached: no PDF rendering "
     "(wkhtmltopdf, about a second a PDF), for a quicker run",
 }
-COMPANY_EMAIL = "accounts@bench.example.com"
-# SMTP: a closed port on the loopback. No HTTP server runs here: wkhtmltopdf
-# cannot load the reports' stylesheets and warns of it at each PDF (made anyway),
-# warnings left out.
-ODOO_OPTIONS = (
-    "--smtp",
-    "127.0.0.1",
-    "--smtp-port",
-    "1",
-    "--log-handler",
-    "odoo.addons.base.models.ir_actions_report:ERROR",
-)
-# Methods whose queries and time are counted, by call path: (model, method).
-# The engine's own first, then what it calls for each customer.
+# The methods whose queries and time are counted, by call path: (model, method).
+# Every one must exist (harness.require_methods). The engine's own first, then
+# what it calls for each batch of customers.
 PROFILED = (
     ("credit.followup.engine", "_cron_run"),
-    ("credit.promise", "_update_promises"),
-    ("credit.followup.engine", "_candidate_partner_ids"),
     ("credit.followup.engine", "_run_batch"),
     ("credit.followup.engine", "_get_states"),
-    ("credit.followup.engine", "_line_figures"),
-    ("credit.followup.engine", "_end_episode"),
+    ("credit.followup.engine", "_candidate_partner_ids"),
     ("credit.followup.engine", "_apply_levels_safely"),
-    ("credit.followup.engine", "_apply_levels_one_by_one"),
-    ("credit.followup.engine", "_apply_level_safely"),
-    ("credit.exposure", "_lock_partners"),
-    ("credit.followup.engine", "_apply_levels"),
-    ("credit.followup.engine", "_apply_level"),
-    ("credit.followup.engine", "_followup_lines_by_partner"),
+    ("credit.followup.engine", "_claim_customers"),
+    ("credit.followup.engine", "_end_episode"),
+    ("credit.followup.history", "_create_batch"),
+    ("credit.followup.history", "_run_actions"),
+    ("credit.followup.history", "_action_print_letter"),
+    ("credit.followup.history", "_action_send_email"),
+    ("credit.followup.history", "_action_schedule_activity"),
+    ("credit.followup.history", "_action_set_credit_hold"),
+    ("credit.followup.history", "_action_invoice_fee"),
+    ("credit.followup.history", "_action_request_manual_action"),
+    ("credit.followup.history", "_mark_items_followed_up"),
+    ("ir.actions.report", "_credit_render_pdfs"),
+    ("account.move.line", "_followup_items_by_partner"),
     ("res.partner", "_get_followup_lines"),
-    ("credit.followup.history", "create"),
-    ("credit.followup.engine", "_send_emails"),
-    ("credit.followup.engine", "_send_email"),
-    ("res.partner", "_get_followup_recipients"),
-    ("mail.template", "_generate_template"),
-    ("res.partner", "message_post"),
-    ("credit.followup.engine", "_print_letters"),
-    ("credit.followup.engine", "_print_letter"),
-    ("credit.followup.engine", "_invoice_attachments"),
-    ("credit.followup.engine", "_render_pdfs"),
-    ("ir.actions.report", "_render_qweb_pdf"),
-    ("ir.actions.report", "_run_wkhtmltopdf"),
-    ("credit.followup.engine", "_schedule_activities"),
-    ("credit.followup.engine", "_schedule_activity"),
-    ("res.partner", "activity_schedule"),
-    ("credit.followup.engine", "_set_credit_holds"),
-    ("credit.followup.engine", "_invoice_fees"),
-    ("credit.followup.engine", "_invoice_fee"),
 )
+PROFILED_WHERE = "profiled (PROFILED of benchmarks/followup_run.py)"
+# What some of PROFILED are to the report (method names of PROFILED, checked):
+# the customers to follow up (its result counted), one batch of customers (its
+# first argument: progress lines), choosing the customers and computing their
+# states (what must not grow with the customers, only with the batches), and
+# the calls whose SQL is printed with --log-queries (the last call of each path).
+CANDIDATES = "_candidate_partner_ids"
+BATCH = "_run_batch"
+SELECTION = (CANDIDATES, "_get_states")
+LOGGED = (CANDIDATES, "_get_states", "_end_episode", "_apply_levels_safely")
+assert {CANDIDATES, BATCH, *SELECTION, *LOGGED} <= {method for _model, method in PROFILED}
+# A call given one follow-up level is named after it: "method [level name]".
+LEVEL_MODEL = "credit.followup.level"
 # A progress line at most every so many seconds.
 PROGRESS_SECONDS = 30
-# Calls whose SQL is printed with --log-queries (the last call of each path).
-LOGGED = {"_candidate_partner_ids", "_get_states", "_end_episode", "_apply_levels_safely"}
 
 
 # ----------------------------------------------------------------------
@@ -94,58 +78,31 @@ LOGGED = {"_candidate_partner_ids", "_get_states", "_end_episode", "_apply_level
 # ----------------------------------------------------------------------
 
 
-class CallProfile:
-    """Queries (of every cursor of this thread), SQL time and wall time of the
-    profiled methods, inclusive, by call path. The methods are wrapped on the
-    registry's model classes for the duration of the block of ``profiling``."""
+class FollowupProfile(harness.CallProfile):
+    """harness.CallProfile of PROFILED, counting the candidates and the batches,
+    with a progress line every PROGRESS_SECONDS at most."""
 
-    def __init__(self, log_queries=False):
-        self.queries = 0
-        self.sql_seconds = 0.0
-        self.candidates = 0  # customers _candidate_partner_ids returned
+    def __init__(self, level_names, log_queries=False):
+        super().__init__(PROFILED, LOGGED, log_queries, PROFILED_WHERE)
+        self.level_names = level_names  # {level id: name}, read before the run
+        self.candidates = 0  # customers CANDIDATES returned
         self.batches = self.done = 0  # batches and customers run
         self._start = self._last_progress = time.perf_counter()
-        self.stats = {}  # path: {calls, queries, sql_seconds, seconds}
-        self.sql = {}  # path: SQL of its last call (with log_queries, LOGGED labels)
-        self.log_queries = log_queries
-        self._stack = []
-        self._capturing = []  # SQL lists of the calls being logged
 
-    def _hook(self, cr, query, params, start, delay):
-        self.queries += 1
-        self.sql_seconds += delay
-        if self._capturing:
-            text = query.decode() if isinstance(query, bytes) else str(query)
-            text = " ".join(text.split())
-            for queries in self._capturing:
-                queries.append(text)
+    def label(self, method, args, kwargs):
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, models.BaseModel) and value._name == LEVEL_MODEL:
+                if len(value) == 1:
+                    return f"{method} [{self.level_names.get(value.id, value.id)}]"
+        return method
 
-    @contextlib.contextmanager
-    def _call(self, label):
-        self._stack.append(label)
-        path = tuple(self._stack)
-        stat = self.stats.setdefault(
-            path, {"calls": 0, "queries": 0, "sql_seconds": 0.0, "seconds": 0.0}
-        )
-        capture = self.log_queries and label.split(" ", 1)[0] in LOGGED
-        if capture:
-            queries_of_call = []
-            self._capturing.append(queries_of_call)
-        queries, sql_seconds, start = self.queries, self.sql_seconds, time.perf_counter()
-        try:
-            yield
-        finally:
-            stat["calls"] += 1
-            stat["queries"] += self.queries - queries
-            stat["sql_seconds"] += self.sql_seconds - sql_seconds
-            stat["seconds"] += time.perf_counter() - start
-            if capture:
-                self._capturing.remove(queries_of_call)
-                self.sql[path] = queries_of_call  # the last call: caches warm
-            self._stack.pop()
+    def returned(self, method, args, kwargs, result):
+        if method == CANDIDATES:
+            self.candidates += len(result)
+        elif method == BATCH:
+            self._progress(args[0] if args else kwargs["partners"])
 
     def _progress(self, batch_partners):
-        """A line every PROGRESS_SECONDS at most, for long runs."""
         self.done += len(batch_partners)
         self.batches += 1
         now = time.perf_counter()
@@ -157,141 +114,9 @@ class CallProfile:
                 flush=True,
             )
 
-    def _wrap(self, cls, method, label):
-        original = getattr(cls, method)
-        profile = self
-
-        @functools.wraps(original)
-        def wrapper(record, *args, **kwargs):
-            with profile._call(label(args, kwargs) if callable(label) else label):
-                result = original(record, *args, **kwargs)
-            if method == "_candidate_partner_ids":
-                profile.candidates += len(result)
-            elif method == "_run_batch":
-                profile._progress(args[0])
-            return result
-
-        return wrapper
-
-    @contextlib.contextmanager
-    def profiling(self, env, cr, level_names):
-        """Profiles PROFILED, the commits of cr and every query of this thread."""
-        thread = threading.current_thread()
-        previous_hooks = getattr(thread, "query_hooks", ())
-        with contextlib.ExitStack() as stack:
-            for model, method in PROFILED:
-                cls = type(env[model])
-                if not callable(getattr(cls, method, None)):
-                    continue  # a method of another version of the engine
-                label = method
-                if method == "_apply_level_safely":
-
-                    def label(args, kwargs, method=method):
-                        level = kwargs["level"] if "level" in kwargs else args[2]
-                        return f"{method} [{level_names.get(level.id, level.id)}]"
-
-                own = vars(cls).get(method)
-                setattr(cls, method, self._wrap(cls, method, label))
-                if own is None:
-                    stack.callback(delattr, cls, method)
-                else:
-                    stack.callback(setattr, cls, method, own)
-            commit = cr.commit
-            cr.commit = self._wrap_commit(commit)
-            stack.callback(delattr, cr, "commit")
-            thread.query_hooks = (*previous_hooks, self._hook)
-            stack.callback(setattr, thread, "query_hooks", previous_hooks)
-            self._start = self._last_progress = time.perf_counter()
-            yield self
-
-    def _wrap_commit(self, commit):
-        @functools.wraps(commit)
-        def wrapper():
-            with self._call("commit (flush, commit, post-commit hooks)"):
-                return commit()
-
-        return wrapper
-
-    def total(self, label):
-        """Calls and queries of the paths ending with a label starting with label."""
-        calls = queries = 0
-        for path, stat in self.stats.items():
-            if path[-1].split(" ", 1)[0] == label:
-                calls += stat["calls"]
-                queries += stat["queries"]
-        return calls, queries
-
-    def rows(self):
-        """The call tree, each path after its parent, in the order first called."""
-        order = list(self.stats)
-        rows = []
-
-        def children(parent):
-            return [path for path in order if path[:-1] == parent]
-
-        def visit(path):
-            rows.append((path, self.stats[path]))
-            for child in children(path):
-                visit(child)
-
-        for root in children(()):
-            visit(root)
-        return rows
-
-
-def print_profile(profile, file=None):
-    file = file or sys.stdout
-    header = ("call", "calls", "queries", "queries/call", "s", "s/call", "SQL s")
-    lines = [header]
-    for path, stat in profile.rows():
-        calls = stat["calls"]
-        lines.append(
-            (
-                "  " * (len(path) - 1) + path[-1],
-                f"{calls:,}",
-                f"{stat['queries']:,}",
-                f"{stat['queries'] / calls:.1f}",
-                f"{stat['seconds']:.2f}",
-                f"{stat['seconds'] / calls:.4f}",
-                f"{stat['sql_seconds']:.2f}",
-            )
-        )
-    widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
-
-    def line(row):
-        cells = [
-            cell.ljust(width) if index == 0 else cell.rjust(width)
-            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "| " + " | ".join(cells) + " |"
-
-    print(line(lines[0]), file=file)
-    print("|" + "|".join("-" * (width + 2) for width in widths) + "|", file=file)
-    for row in lines[1:]:
-        print(line(row), file=file)
-
-
-def print_logged_queries(profile, file=None):
-    file = file or sys.stdout
-    for path, queries in profile.sql.items():
-        print(f"\n-- {' > '.join(path)}: {len(queries)} queries (last call)", file=file)
-        for index, query in enumerate(queries, 1):
-            print(f"{index:4d}. {query[:300]}", file=file)
-
-
-def print_rows(header, rows, file=None):
-    file = file or sys.stdout
-    lines = [header, *rows]
-    widths = [max(len(str(line[column])) for line in lines) for column in range(len(header))]
-    cells = [str(cell).ljust(width) for cell, width in zip(header, widths, strict=True)]
-    print("| " + " | ".join(cells) + " |", file=file)
-    print("|" + "|".join("-" * (width + 2) for width in widths) + "|", file=file)
-    for row in rows:
-        cells = [
-            str(cell).ljust(width) if index == 0 else str(cell).rjust(width)
-            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("| " + " | ".join(cells) + " |", file=file)
+    def profiling(self, env, cr):
+        self._start = self._last_progress = time.perf_counter()
+        return super().profiling(env, cr)
 
 
 # ----------------------------------------------------------------------
@@ -303,7 +128,7 @@ def prepare_company(company, no_documents=False):
     """An email to send from, and the default follow-up policy (with no_documents,
     without letters nor invoices attached)."""
     if not company.email:
-        company.email = COMPANY_EMAIL
+        company.email = dataset.COMPANY_EMAIL
     company._credit_create_default_followup_policy()
     policy = company.env["credit.followup.policy"]._get_company_default(company)
     levels = policy._get_levels()
@@ -347,10 +172,9 @@ def snapshot(env, base):
     """Counts of what a run creates, and the last mail.mail id: {figure: count}."""
     partner_ids = base.partners.ids
     company_key = str(base.company.id)
-    env.flush_all()
     queries = {
-        "histories": ("SELECT count(*) FROM credit_followup_history", []),
-        "last_mail_id": ("SELECT COALESCE(MAX(id), 0) FROM mail_mail", []),
+        "histories": "SELECT count(*) FROM credit_followup_history",
+        "last_mail_id": "SELECT COALESCE(MAX(id), 0) FROM mail_mail",
         "messages": (
             "SELECT count(*) FROM mail_message WHERE model = 'res.partner' AND res_id = ANY(%s)",
             [partner_ids],
@@ -360,20 +184,13 @@ def snapshot(env, base):
             "AND res_id = ANY(%s)",
             [partner_ids],
         ),
-        "pdf_attachments": (
-            "SELECT count(*) FROM ir_attachment WHERE mimetype = 'application/pdf'",
-            [],
-        ),
+        "pdf_attachments": "SELECT count(*) FROM ir_attachment WHERE mimetype = 'application/pdf'",
         "credit_holds": (
             "SELECT count(*) FROM res_partner WHERE id = ANY(%s) AND (credit_hold ->> %s)::boolean",
             [partner_ids, company_key],
         ),
     }
-    counts = {}
-    for name, (query, params) in queries.items():
-        env.cr.execute(query, params)
-        counts[name] = env.cr.fetchone()[0]
-    return counts
+    return harness.count_rows(env, queries)
 
 
 def outcome(env, base, before):
@@ -415,7 +232,7 @@ def outcome(env, base, before):
 
 def run_followups(env, data, levels, run, log_queries=False):
     """Runs run() (a full follow-up run: the scheduled action, batches committed
-    one by one) over data (common.DataSet) once, profiled, and checks what it did.
+    one by one) over data (dataset.DataSet) once, profiled, and checks what it did.
 
     :return: {seconds, queries, summary, levels, profile, problems}: summary the
         figures of the run; levels a row per level (customers reaching it from the
@@ -427,8 +244,8 @@ def run_followups(env, data, levels, run, log_queries=False):
     before = snapshot(env, data)
     env.cr.commit()
     env.invalidate_all()
-    profile = CallProfile(log_queries=log_queries)
-    with profile.profiling(env, env.cr, level_names):
+    profile = FollowupProfile(level_names, log_queries=log_queries)
+    with profile.profiling(env, env.cr):
         cr_before = env.cr.sql_log_count
         start = time.perf_counter()
         run()
@@ -439,14 +256,10 @@ def run_followups(env, data, levels, run, log_queries=False):
     queries = profile.queries
     created, histories, mails = outcome(env, data, before)
 
-    batches, batch_queries = profile.total("_run_batch")
+    batches, _batch_queries = profile.total(BATCH)
     # Choosing the customers and computing their states: what must not grow with
     # the customers, only with the batches.
-    selection_queries = (
-        profile.total("_update_promises")[1]
-        + profile.total("_candidate_partner_ids")[1]
-        + profile.total("_get_states")[1]
-    )
+    selection_queries = sum(profile.total(method)[1] for method in SELECTION)
     actioned = created["histories"]
     summary = {
         "customers": len(data.partners),
@@ -519,14 +332,14 @@ def print_report(report, data, log_queries=False, file=None):
     file = file or sys.stdout
     summary = report["summary"]
     print(f"\nOne full follow-up run, {data.describe()}:\n", file=file)
-    print_rows(
+    harness.print_rows(
         ("figure", "value"), [(name, f"{value:,}") for name, value in summary.items()], file=file
     )
     print(
         "\nFollow-up levels (customers reaching each, from the data; histories created):\n",
         file=file,
     )
-    print_rows(
+    harness.print_rows(
         ("level", "customers", "histories", "history states"),
         [
             (
@@ -540,9 +353,9 @@ def print_report(report, data, log_queries=False, file=None):
         file=file,
     )
     print("\nQueries and time by call (inclusive; every cursor of the thread):\n", file=file)
-    print_profile(report["profile"], file=file)
+    report["profile"].print(file=file)
     if log_queries:
-        print_logged_queries(report["profile"], file=file)
+        report["profile"].print_logged_queries(file=file)
     for problem in report["problems"]:
         print(f"Problem: {problem}", file=file)
 
@@ -566,49 +379,27 @@ def report_json(report):
 
 
 def main():
-    args = common.parse_args(__doc__.split("\n\n")[0], SIZES, flags=FLAGS)
+    args = harness.parse_args(__doc__.split("\n\n")[0], dataset.DATA_SIZES, flags=FLAGS)
     args.repeat = 1  # one run: it changes what the next one would do
-    with common.odoo_env(args, ODOO_OPTIONS) as env:
+    with harness.odoo_env(args, harness.ODOO_OPTIONS) as env:
+        harness.require_methods(env, PROFILED, PROFILED_WHERE)
         company = env.ref("base.main_company")
         _policy, levels = prepare_company(company, args.no_documents)
-        print(
-            f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
-            f"{args.orders:,} orders...",
-            flush=True,
-        )
         # The collector of every customer: its salesperson.
-        data = common.generate_dataset(
-            env,
-            company,
-            args.partners,
-            args.invoices,
-            args.orders,
-            salesperson=env.ref("base.user_admin"),
-        )
-        env.cr.commit()
-        size = common.database_size(env)
-        print(
-            f"Generated {data.describe()} in {data.seconds:.1f} s; "
-            f"database size {size / 2**20:.0f} MB"
-        )
-        checks = common.check_dataset(env, data)
+        data, size = dataset.generate(env, args, company, salesperson=env.ref("base.user_admin"))
+        checks = dataset.check_dataset(env, data)
         print("Data checked with Odoo's figures")
         print("Running the follow-ups...", flush=True)
         report = run_followups(
             env, data, levels, env["res.partner"]._cron_run_followups, args.log_queries
         )
         print_report(report, data, args.log_queries)
-        if args.results_dir:
-            name = args.name or f"{BENCHMARK}_{args.partners}x{args.invoices}" + (
-                "_no_documents" if args.no_documents else ""
-            )
-            measurement = common.Measurement(
-                seconds=report["seconds"],
-                queries=report["queries"],
-                runs=[report["seconds"]],
-                query_counts=[report["queries"]],
-            )
-            result = common.Result("full follow-up run", data.describe(), measurement)
+        path = harness.result_path(
+            args, BENCHMARK, ("partners", "invoices"), no_documents=args.no_documents
+        )
+        if path:
+            measurement = harness.Measurement.once(report["seconds"], report["queries"])
+            result = harness.Result("full follow-up run", data.describe(), measurement)
             json_data = {
                 **report_json(report),
                 "no_documents": args.no_documents,
@@ -616,17 +407,9 @@ def main():
                 "database_size_bytes": size,
                 "checks": checks,
             }
-            path = common.write_json(
-                os.path.join(args.results_dir, name + ".json"),
-                BENCHMARK,
-                env,
-                args,
-                json_data,
-                [result],
-            )
-            print(f"\nResults written to {os.path.relpath(path)}")
+            harness.write_json(path, BENCHMARK, env, args, json_data, [result])
     return 1 if report["problems"] else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_main(main))

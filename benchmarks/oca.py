@@ -3,7 +3,7 @@
 credit_collections' benchmarks (benchmarks/suite.py, credit_check.py,
 followup_run.py) measured again with their OCA counterparts, 18.0 wheels from
 PyPI (pinned in OCA_WHEELS), in a database of their own where credit_collections
-is not installed, on the same data set (common.generate_dataset, same sizes:
+is not installed, on the same data set (dataset.generate_dataset, same sizes:
 --partners, --invoices, --orders; --small 200, 2,000, 200):
 
 - sale_financial_risk (with account_financial_risk): the risk check that
@@ -15,9 +15,9 @@ is not installed, on the same data set (common.generate_dataset, same sizes:
   communication per customer, level and currency, its email queued), then a
   second run the same day, as the suite runs the follow-ups twice.
 
-Each row has the shape of common.Result (``result_dict``) and names, in
-``compares_to``, the operation of benchmarks/suite.py it stands next to, on the
-same data size (``peers_by_operation``).
+Each row has the shape of harness.Result (``Result.as_dict``) and names, in
+``compares_to``, the operation of benchmarks/suite.py it stands next to
+(dataset.OPERATIONS), on a data set of the same sizes.
 
 What is comparable
 ------------------
@@ -83,18 +83,16 @@ import re
 import subprocess
 import sys
 import zipfile
-from dataclasses import asdict
 
 import odoo
 from odoo import fields
 
-READY = True
-
-# The module next to this file, whichever way this one is loaded.
+# The modules next to this file, whichever way this one is loaded.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
-common = importlib.import_module("common")
+dataset = importlib.import_module("dataset")
+harness = importlib.import_module("harness")
 
 BENCHMARK = "oca"
 SERIES = "18.0"
@@ -115,23 +113,12 @@ PARTS = ("credit_check", "followup_run", "followup_run_again")
 # has nothing left to do) and costs as much as the first: small runs only, unless
 # asked with --part followup_run_again.
 DEFAULT_PARTS = ("credit_check", "followup_run")
-# What each OCA row stands next to: {kind: operation of credit_collections, as
-# benchmarks/suite.py names it (follow-up runs: " (no documents)" added with
-# --no-documents)}; None: no counterpart (a detail of the OCA run).
-TOP = "customer with the most open items"
-FEW = "customer with few open items"
-EXPOSURE_CUSTOMERS = 1_000
-KINDS = {
-    "credit_check_top": f"credit check on confirming one order: {TOP}",
-    "credit_check_few": f"credit check on confirming one order: {FEW}",
-    "confirm_top": None,
-    "exposure": f"exposure for {EXPOSURE_CUSTOMERS:,} customers at once (list view)",
-    "followup_run": "scheduled action: full follow-up run",
-    "followup_run_again": "scheduled action: follow-up run again, nothing due",
-}
-# The peer measured on the OCA database too, as in credit_collections' own.
-PEER = "Odoo: order credit warning (credit + credit_to_invoice)"
-EXPOSURE_PEER = "Odoo: credit + credit_to_invoice"
+# Each OCA row has a kind: what it stands next to is our operation of that kind
+# (dataset.operation; follow-up runs: " (no documents)" added with
+# --no-documents), none for the kinds that are not ours ("confirm_top": a
+# detail of the OCA run). Odoo's own figures are measured on the OCA database
+# too, as peers (dataset.CREDIT_CHECK_PEER, dataset.EXPOSURE_PEER), as in
+# credit_collections' own.
 # OCA's risk columns of the partner list: exposure, available, overdue, status.
 RISK_FIELDS = (
     "display_name",
@@ -140,7 +127,6 @@ RISK_FIELDS = (
     "risk_invoice_unpaid",
     "risk_exception",
 )
-ODOO_EXPOSURE_FIELDS = ("display_name", "credit", "credit_to_invoice")
 # OCA's figures of the top customer, written to the JSON.
 TOP_RISK_FIELDS = (
     "credit",
@@ -160,7 +146,6 @@ RISK_COMPUTES = (
     "(read_group on sale.order.line risk_amount), risk_total and risk_exception against "
     "credit_limit and the per-figure limits, then risk_total + the order against credit_limit"
 )
-CREDIT_LIMIT = 10**12
 # What could not be made comparable, and why: {topic: reason}; written to the JSON.
 NOT_COMPARABLE = {
     "credit check rules": "OCA has no overdue-days hold, no warning threshold, no manual or "
@@ -186,31 +171,14 @@ NOT_COMPARABLE = {
     "level, and attaches a PDF summary to each email (a template without it with "
     "--no-documents).",
 }
-COMPANY_EMAIL = "accounts@bench.example.com"
 # Levels like credit_collections' overdue levels: (name, days after the due date).
 LEVELS = (("First reminder", 1), ("Second reminder", 15), ("Final notice", 30))
 LEVEL_TEXT = "Our records indicate that the invoices listed below are overdue."
-# No mail is sent: SMTP is a closed port. No HTTP server: wkhtmltopdf warns that
-# it cannot load the stylesheets at every PDF (made anyway), warnings left out.
-ODOO_OPTIONS = (
-    "--smtp",
-    "127.0.0.1",
-    "--smtp-port",
-    "1",
-    "--log-handler",
-    "odoo.addons.base.models.ir_actions_report:ERROR",
-)
 
 
 # ----------------------------------------------------------------------
 # Addons and database
 # ----------------------------------------------------------------------
-
-
-def _say(text=""):
-    """Writes a line to the standard output at once (progress of long runs)."""
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
 
 
 def _normalized(name):
@@ -403,33 +371,6 @@ def module_versions(env):
 # ----------------------------------------------------------------------
 
 
-def result_dict(result, compares_to=None, kind=None, module=""):
-    """A common.Result as the dict of write_json's rows, with the operation of
-    credit_collections it stands next to (``compares_to``, as benchmarks/suite.py
-    names it; None: no counterpart), a stable ``kind`` (a key of KINDS) and the
-    OCA module measured."""
-    return {
-        "operation": result.operation,
-        "size": result.size,
-        "measurement": asdict(result.measurement),
-        "peer": result.peer or None,
-        "peer_measurement": asdict(result.peer_measurement) if result.peer_measurement else None,
-        "ratio": result.ratio,
-        "compares_to": compares_to,
-        "kind": kind,
-        "module": module,
-    }
-
-
-def peers_by_operation(rows):
-    """{(operation of credit_collections, data size): row} of the rows (dicts of
-    ``run``) that stand next to one of credit_collections' operations. The data
-    size is the row's own text (for the exposure, the suite writes the customers
-    read first): benchmarks/suite.py --peer-results matches the operation alone,
-    after checking that both data sets have the same sizes (the JSON's "sizes")."""
-    return {(row["compares_to"], row["size"]): row for row in rows if row.get("compares_to")}
-
-
 def _versioned(versions, module):
     return f"{module} {versions.get(module, '?')}"
 
@@ -484,7 +425,7 @@ def set_risk_policy(company, partners):
     company.write({"allow_overrisk_sale_confirmation": False, "account_use_credit_limit": True})
     partners.with_company(company).write(
         {
-            "credit_limit": CREDIT_LIMIT,
+            "credit_limit": dataset.CREDIT_LIMIT,
             "risk_invoice_draft_include": True,
             "risk_invoice_open_include": True,
             "risk_invoice_unpaid_include": True,
@@ -495,40 +436,14 @@ def set_risk_policy(company, partners):
     )
 
 
-def new_quotation(env, data, partner):
-    """A quotation of one unit at 100.00 for partner, as benchmark credit_check's."""
-    return (
-        env["sale.order"]
-        .with_company(data.company)
-        .create(
-            {
-                "partner_id": partner.id,
-                "company_id": data.company.id,
-                "order_line": [
-                    (
-                        0,
-                        0,
-                        {
-                            "product_id": data.product.id,
-                            "product_uom_qty": 1.0,
-                            "price_unit": 100.0,
-                            "tax_id": [(6, 0, [])],
-                        },
-                    )
-                ],
-            }
-        )
-    )
-
-
 def check_data(env, data, sample=20):
-    """The data set checked with Odoo's figures (common.check_dataset), and OCA's
+    """The data set checked with Odoo's figures (dataset.check_dataset), and OCA's
     risk figures of a sample of customers (the top customer first) next to the
     generated amounts: risk_sale_order equals credit_to_invoice, the receivable
     risk equals Odoo's credit but for second-currency items, whose company-currency
     residual OCA converts again (see NOT_COMPARABLE): checked as such. Returns
     (checks, {customer: credit and OCA's receivable risk where they differ})."""
-    checks = common.check_dataset(env, data)
+    checks = dataset.check_dataset(env, data)
     env.invalidate_all()
     currency = data.company.currency_id
     partners = data.partners.with_company(data.company)
@@ -627,28 +542,10 @@ def check_confirmation(env, data, quotation):
     return refusals
 
 
-def _customer_size(env, data, partner):
-    """The data size of a credit check, as benchmark credit_check writes it."""
-    env.cr.execute(
-        """
-        SELECT count(*) FROM account_move_line line
-          JOIN account_account account ON account.id = line.account_id
-         WHERE line.partner_id = %s AND account.account_type = 'asset_receivable'
-           AND line.parent_state = 'posted' AND NOT line.reconciled
-        """,
-        [partner.id],
-    )
-    open_items = env.cr.fetchone()[0]
-    orders = env["sale.order"].search_count(
-        [("partner_id", "=", partner.id), ("state", "=", "sale")]
-    )
-    return f"{open_items:,} open items, {orders:,} orders; {data.describe()}"
-
-
 def measure_risk_check(env, data, quotation, repeat, label):
     """OCA's risk check of confirming quotation, exactly as sale_financial_risk's
     action_confirm runs it, next to Odoo's credit warning of the same quotation:
-    [(common.Result, kind)]."""
+    harness.Result."""
 
     def risk_check():
         for order in quotation.filtered(
@@ -661,12 +558,12 @@ def measure_risk_check(env, data, quotation, repeat, label):
     def odoo_warning():
         return quotation.partner_credit_warning
 
-    return common.Result(
+    return harness.Result(
         f"OCA risk check on confirming one order: {label}",
-        _customer_size(env, data, quotation.partner_id),
-        common.measure(env, risk_check, repeat),
-        PEER,
-        common.measure(env, odoo_warning, repeat),
+        dataset.customer_size(env, data, quotation.partner_id),
+        harness.measure(env, risk_check, repeat),
+        dataset.CREDIT_CHECK_PEER,
+        harness.measure(env, odoo_warning, repeat),
     )
 
 
@@ -678,57 +575,53 @@ def measure_confirm(env, data, quotation, repeat):
             env.flush_all()
             savepoint.close(rollback=True)
 
-    return common.Result(
-        "OCA action_confirm of one order (rolled back): customer with the most open items",
-        _customer_size(env, data, quotation.partner_id),
-        common.measure(env, confirm, repeat),
+    return harness.Result(
+        f"OCA action_confirm of one order (rolled back): {dataset.TOP}",
+        dataset.customer_size(env, data, quotation.partner_id),
+        harness.measure(env, confirm, repeat),
     )
 
 
 def measure_exposure(env, data, repeat):
-    """OCA's risk columns of EXPOSURE_CUSTOMERS customers read at once as the
-    partner list reads them, next to Odoo's credit and credit_to_invoice."""
-    partners = data.partners[:EXPOSURE_CUSTOMERS]
-    model = env["res.partner"].with_company(data.company)
-    domain = [("id", "in", partners.ids)]
-
-    def list_read(field_names):
-        return model.web_search_read(
-            domain, {name: {} for name in field_names}, limit=len(partners)
-        )["records"]
-
-    return common.Result(
+    """OCA's risk columns of dataset.EXPOSURE_CUSTOMERS customers read at once as
+    the partner list reads them, next to Odoo's credit and credit_to_invoice."""
+    partners = data.partners[: dataset.EXPOSURE_CUSTOMERS]
+    return harness.Result(
         f"OCA risk of {len(partners):,} customers (list view)",
         data.describe(),
-        common.measure(env, lambda: list_read(RISK_FIELDS), repeat),
-        EXPOSURE_PEER,
-        common.measure(env, lambda: list_read(ODOO_EXPOSURE_FIELDS), repeat),
+        harness.measure(env, dataset.list_read(env, data, RISK_FIELDS), repeat),
+        dataset.EXPOSURE_PEER,
+        harness.measure(env, dataset.list_read(env, data, dataset.ODOO_EXPOSURE_FIELDS), repeat),
     )
 
 
 def credit_check(env, args, data, versions):
-    """The credit check part: [(common.Result, kind)], data, module."""
+    """The credit check part: [(harness.Result, kind)], data, module."""
     company = data.company
-    top = data.top_partner
-    few = data.partners[-1:] if len(data.partners) > 1 else top
+    top, few = data.top_partner, data.few_partner
     set_risk_policy(company, top | few)
-    quotation = new_quotation(env, data, top)
-    few_quotation = new_quotation(env, data, few)
+    quotation = dataset.new_quotation(env, data, top)
+    few_quotation = dataset.new_quotation(env, data, few)
     env.cr.commit()
     env.invalidate_all()
     top_risk = {name: top.with_company(company)[name] for name in TOP_RISK_FIELDS}
     env.invalidate_all()
     refusals = check_confirmation(env, data, quotation)
-    _say("OCA risk check: the order passes, and is stopped by the risk wizard when changed to:")
+    harness.say(
+        "OCA risk check: the order passes, and is stopped by the risk wizard when changed to:"
+    )
     for case, message in refusals.items():
-        _say(f"  {case}: {message}")
-    _say(f"Measuring, median of {args.repeat} runs...")
+        harness.say(f"  {case}: {message}")
+    harness.say(f"Measuring, median of {args.repeat} runs...")
     results = [
-        (measure_risk_check(env, data, quotation, args.repeat, TOP), "credit_check_top"),
+        (measure_risk_check(env, data, quotation, args.repeat, dataset.TOP), "credit_check_top"),
     ]
     if few != top:
         results.append(
-            (measure_risk_check(env, data, few_quotation, args.repeat, FEW), "credit_check_few")
+            (
+                measure_risk_check(env, data, few_quotation, args.repeat, dataset.FEW),
+                "credit_check_few",
+            )
         )
     results.append((measure_confirm(env, data, quotation, args.repeat), "confirm_top"))
     results.append((measure_exposure(env, data, args.repeat), "exposure"))
@@ -747,7 +640,7 @@ def prepare_policy(company, no_documents=False):
     no_documents, a copy of OCA's email template without the PDF summary."""
     env = company.env
     if not company.email:
-        company.email = COMPANY_EMAIL
+        company.email = dataset.COMPANY_EMAIL
     template = env.ref("account_credit_control.email_template_credit_control_base")
     if no_documents:
         template = template.copy(
@@ -820,19 +713,16 @@ def expected_first_run(env, data, policy, today):
 
 
 def snapshot(env):
-    env.flush_all()
-    counts = {}
-    for name, query in (
-        ("last_mail_id", "SELECT COALESCE(MAX(id), 0) FROM mail_mail"),
-        ("last_message_id", "SELECT COALESCE(MAX(id), 0) FROM mail_message"),
-        (
-            "pdf_attachments",
-            "SELECT count(*) FROM ir_attachment WHERE mimetype = 'application/pdf'",
-        ),
-    ):
-        env.cr.execute(query)
-        counts[name] = env.cr.fetchone()[0]
-    return counts
+    """The last mail and message ids and the PDFs: {figure: count}."""
+    return harness.count_rows(
+        env,
+        {
+            "last_mail_id": "SELECT COALESCE(MAX(id), 0) FROM mail_mail",
+            "last_message_id": "SELECT COALESCE(MAX(id), 0) FROM mail_message",
+            "pdf_attachments": "SELECT count(*) FROM ir_attachment "
+            "WHERE mimetype = 'application/pdf'",
+        },
+    )
 
 
 def outcome(env, run, before):
@@ -891,7 +781,7 @@ def credit_control_run(env, company, policy, today):
     """One credit control run as a user makes it, each step measured once and
     committed (a request each): new run and its lines generated, lines marked
     ready, channel action (communications, emails queued). Returns (run, [(step,
-    common.Measurement)])."""
+    harness.Measurement)])."""
     # queued, not sent: as credit_collections' engine does
     queue_env = env(context=dict(env.context, mail_notify_force_send=False))
     state = {}
@@ -915,14 +805,14 @@ def credit_control_run(env, company, policy, today):
         ("mark the lines ready", mark_ready),
         ("communications and emails queued", queue_emails),
     ):
-        steps.append((label, common.measure(env, step, 1)))
+        steps.append((label, harness.measure(env, step, 1)))
         env.cr.commit()
     return state["run"], steps
 
 
 def dunning_run(env, args, data, policy, template, versions):
     """The dunning part, committed: two credit control runs the same day (as the
-    suite runs the follow-ups twice). Returns ([(common.Result, kind)], data,
+    suite runs the follow-ups twice). Returns ([(harness.Result, kind)], data,
     module)."""
     company = data.company
     today = fields.Date.context_today(env.user)
@@ -935,7 +825,7 @@ def dunning_run(env, args, data, policy, template, versions):
     ):
         if kind not in args.parts:
             continue
-        _say(
+        harness.say(
             f"Running {label} ("
             + ("template without the PDF summary" if args.no_documents else "PDF summary attached")
             + ")..."
@@ -945,12 +835,10 @@ def dunning_run(env, args, data, policy, template, versions):
         created = outcome(env, run, before)
         seconds = sum(measurement.seconds for _step, measurement in steps)
         queries = sum(measurement.queries for _step, measurement in steps)
-        total = common.Measurement(
-            seconds=seconds, queries=queries, runs=[seconds], query_counts=[queries]
-        )
-        results.append((common.Result(label + suffix, data.describe(), total), kind))
+        total = harness.Measurement.once(seconds, queries)
+        results.append((harness.Result(label + suffix, data.describe(), total), kind))
         results += [
-            (common.Result(f"  {label}: {step}", data.describe(), measurement), None)
+            (harness.Result(f"  {label}: {step}", data.describe(), measurement), None)
             for step, measurement in steps
         ]
         runs[label] = {
@@ -963,7 +851,7 @@ def dunning_run(env, args, data, policy, template, versions):
             "queries_per_customer": round(queries / len(data.partners), 2),
             "queries_per_line": round(queries / max(created["lines"], 1), 2),
         }
-        _say(
+        harness.say(
             f"  {created['lines']:,} lines, {created['communications']:,} communications, "
             f"{created['mail_mail']:,} emails queued, {created['pdf_attachments']:,} PDFs "
             f"in {seconds:.1f} s, {queries:,} queries"
@@ -1007,33 +895,32 @@ def dunning_run(env, args, data, policy, template, versions):
 # ----------------------------------------------------------------------
 
 
-def _own_options(argv):
-    """This command's options, and the others (for common.parse_args)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--prepare-addons", metavar="DIR")
-    parser.add_argument("--wheel-dir", metavar="DIR")
-    parser.add_argument("--install", action="store_true")
-    parser.add_argument("--part", action="append", choices=PARTS)
-    own, _rest = parser.parse_known_args(argv)
-    rest, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        name = arg.split("=", 1)[0]
-        if name in ("--prepare-addons", "--wheel-dir", "--part"):
-            skip = "=" not in arg
-            continue
-        if name != "--install":
-            rest.append(arg)
-    return own, rest
+def _add_options(parser):
+    """This command's own options (harness.parse_args gives the others)."""
+    parser.add_argument(
+        "--prepare-addons",
+        metavar="DIR",
+        help="unpack the OCA wheels into DIR, print the addons path, and stop",
+    )
+    parser.add_argument(
+        "--wheel-dir", metavar="DIR", help="where the wheels are (default DIR/wheels)"
+    )
+    parser.add_argument(
+        "--install", action="store_true", help="create the database first (install_database)"
+    )
+    parser.add_argument(
+        "--part",
+        action="append",
+        dest="parts",
+        choices=PARTS,
+        help="one part only (repeatable); followup_run_again by default with --small only",
+    )
+    return parser
 
 
 def parse_args(argv=None):
-    """common.parse_args with the data set's sizes (common.DATA_SIZES), the
+    """harness.parse_args with the data set's sizes (dataset.DATA_SIZES), the
     no-documents switch, and this command's own options."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    own, rest = _own_options(argv)
     description = (
         "OCA peers of credit_collections' benchmarks on the same generated data set "
         "(--part credit_check|followup_run|followup_run_again, repeatable; the last, "
@@ -1041,77 +928,66 @@ def parse_args(argv=None):
         "database first; --prepare-addons DIR [--wheel-dir DIR]: unpack the OCA wheels, "
         "print the addons path)"
     )
-    args = common.parse_args(
+    args = harness.parse_args(
         description,
-        common.DATA_SIZES,
-        rest,
+        dataset.DATA_SIZES,
+        argv,
         flags={"no-documents": "the OCA email template without its PDF summary"},
+        add_options=_add_options,
     )
-    args.parts = own.part or list(PARTS if args.small else DEFAULT_PARTS)
+    args.parts = args.parts or list(PARTS if args.small else DEFAULT_PARTS)
     if "followup_run_again" in args.parts and "followup_run" not in args.parts:
         args.parts.append("followup_run")
-    args.install = own.install
     return args
 
 
 def run(argv=None):
     """Measures the OCA peers on the database of --database (MODULES installed,
-    or created with --install) on the data set of common.generate_dataset;
+    or created with --install) on the data set of dataset.generate_dataset;
     prints them and, with --results-dir, writes them as JSON
     (oca_<partners>x<invoices>x<orders>[_no_documents].json). Returns (rows,
-    data): the rows as dicts (``result_dict``), data as written in the JSON."""
+    data): the rows as dicts (``Result.as_dict``), data as written in the JSON."""
     args = parse_args(argv)
     if args.install:
-        _say(f"Installing {', '.join(MODULES)} into {args.database}...")
+        harness.say(f"Installing {', '.join(MODULES)} into {args.database}...")
         install_database(args.database, args.addons_path, args.db_host, args.db_user, args.data_dir)
     rows, results = [], []
-    with common.odoo_env(args, ODOO_OPTIONS) as env:
+    with harness.odoo_env(args, harness.ODOO_OPTIONS) as env:
         _require_modules(env)
         versions = module_versions(env)
-        _say("OCA modules: " + ", ".join(f"{name} {v}" for name, v in versions.items()))
+        harness.say("OCA modules: " + ", ".join(f"{name} {v}" for name, v in versions.items()))
         company = env.ref("base.main_company")
         if "followup_run" in args.parts:
             policy, template = prepare_policy(company, args.no_documents)
-        _say(
-            f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
-            f"{args.orders:,} orders..."
-        )
+        risk = {}
+
+        def prepare(data):
+            risk["lines"] = fix_order_risk(env, data)
+            company.account_use_credit_limit = True  # Odoo's credit_to_invoice, as ours
+
         # The collector of every customer: its salesperson, as in the suite.
-        data = common.generate_dataset(
-            env,
-            company,
-            args.partners,
-            args.invoices,
-            args.orders,
-            salesperson=env.ref("base.user_admin"),
-        )
-        risk_lines = fix_order_risk(env, data)
-        company.account_use_credit_limit = True  # Odoo's credit_to_invoice, as ours
-        env.cr.commit()
-        size = common.database_size(env)
-        _say(
-            f"Generated {data.describe()} in {data.seconds:.1f} s; "
-            f"database size {size / 2**20:,.0f} MB"
+        data, size = dataset.generate(
+            env, args, company, salesperson=env.ref("base.user_admin"), prepare=prepare
         )
         checks, differences = check_data(env, data)
-        _say(
+        harness.say(
             f"Data checked with Odoo's figures: open receivable {checks['receivable']:,.2f}; "
             f"OCA's risk_sale_order equals Odoo's credit_to_invoice for "
             f"{checks['sampled_customers_risk']} customers"
         )
         if differences:
-            _say(
+            harness.say(
                 f"OCA's receivable risk differs from Odoo's credit for {len(differences)} of "
                 f"{checks['sampled_customers_risk']} customers (second currency, see "
                 "NOT_COMPARABLE)"
             )
         json_data = {
             "oca_modules": versions,
-            "sizes": data.sizes() if hasattr(data, "sizes") else data.describe(),
+            "sizes": data.sizes(),
             "generation_seconds": round(data.seconds, 3),
             "database_size_bytes": size,
             "no_documents": args.no_documents,
-            "order_lines_risk_amount_set": risk_lines,
+            "order_lines_risk_amount_set": risk["lines"],
             "checks": checks,
             "risk_differences": differences,
             "not_comparable": NOT_COMPARABLE,
@@ -1128,10 +1004,8 @@ def run(argv=None):
             )
             results += [(result, kind, modules["followup_run"]) for result, kind in part_results]
         for result, kind, module in results:
-            compares_to = KINDS.get(kind)
-            if compares_to and kind.startswith("followup_run") and args.no_documents:
-                compares_to += " (no documents)"
-            rows.append(result_dict(result, compares_to, kind, module))
+            compares_to = dataset.operation(kind, args.no_documents) if kind else None
+            rows.append(result.as_dict(compares_to=compares_to, kind=kind, module=module))
         json_data["compares_to"] = {row["operation"]: row["compares_to"] for row in rows}
         # what benchmarks/suite.py --peer-results reads: each row's kind and module
         json_data["peers"] = [
@@ -1142,42 +1016,40 @@ def run(argv=None):
         problems = json_data.get("followup_run", {}).get("problems", [])
         json_data["problems"] = problems
 
-        _say(f"\nOCA peers, median of {args.repeat} runs (credit control runs: once):\n")
-        common.print_table([result for result, _kind, _module in results])
-        _say("\nNext to credit_collections' operations:")
+        harness.say(f"\nOCA peers, median of {args.repeat} runs (credit control runs: once):\n")
+        harness.print_table([result for result, _kind, _module in results])
+        harness.say("\nNext to credit_collections' operations:")
         for row in rows:
             if row["compares_to"]:
-                _say(f"- {row['operation']}: {row['compares_to']}")
+                harness.say(f"- {row['operation']}: {row['compares_to']}")
         if args.log_queries:
-            common.print_queries([result for result, _kind, _module in results])
-        if args.results_dir:
-            name = args.name or f"{BENCHMARK}_{args.partners}x{args.invoices}x{args.orders}" + (
-                "_no_documents" if args.no_documents else ""
-            )
-            path = common.write_json(
-                os.path.join(args.results_dir, name + ".json"),
+            harness.print_queries([result for result, _kind, _module in results])
+        path = harness.result_path(args, BENCHMARK, no_documents=args.no_documents)
+        if path:
+            harness.write_json(
+                path,
                 BENCHMARK,
                 env,
                 args,
                 json_data,
                 [result for result, _kind, _module in results],
             )
-            _say(f"\nResults written to {os.path.relpath(path)}")
         for problem in problems:
-            _say(f"Problem: {problem}")
-        _say("Results checked: " + ("WRONG" if problems else "all correct"))
+            harness.say(f"Problem: {problem}")
+        harness.say("Results checked: " + ("WRONG" if problems else "all correct"))
     return rows, json_data
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    own, _rest = _own_options(argv)
+    # --prepare-addons needs no database: the other options are not read
+    own, _rest = _add_options(argparse.ArgumentParser(add_help=False)).parse_known_args(argv)
     if own.prepare_addons:
-        _say(prepare_addons(own.prepare_addons, own.wheel_dir))
+        harness.say(prepare_addons(own.prepare_addons, own.wheel_dir))
         return 0
     _rows, data = run(argv)
     return 1 if data["problems"] else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_main(main))

@@ -1,7 +1,7 @@
 """Every benchmark of credit_collections on one generated data set, each operation
 next to its peer on the same data: the table of benchmarks/run.
 
-One database, one data set (common.generate_dataset), then, median of --repeat
+One database, one data set (dataset.generate_dataset), then, median of --repeat
 runs with the ORM cache emptied before each:
 
 - the credit check on confirming one order of the customer with the most open
@@ -30,7 +30,6 @@ Run through benchmarks/run, which prepares a fresh database (and the OCA one):
                    [--repeat N] [--no-documents] [--log-queries] [--no-oca]
 """
 
-import argparse
 import contextlib
 import glob
 import json
@@ -39,19 +38,17 @@ import sys
 import time
 from datetime import timedelta
 
-import common
 import credit_check
+import dataset
 import followup_run
+import harness
 
 from odoo import fields
 
 BENCHMARK = "suite"
-SIZES = common.DATA_SIZES
 FLAGS = {"no-documents": followup_run.FLAGS["no-documents"]}
-# Customers whose exposure is read at once, as a list view page of 1,000 would.
-EXPOSURE_CUSTOMERS = 1_000
-# The credit columns of the partner list (optional columns of the addon), and
-# Odoo's own credit figures, each with the customer's name as the list shows it.
+# The credit columns of the partner list (optional columns of the addon), with
+# the customer's name as the list shows it (Odoo's: dataset.ODOO_EXPOSURE_FIELDS).
 EXPOSURE_FIELDS = (
     "display_name",
     "credit_exposure",
@@ -59,8 +56,6 @@ EXPOSURE_FIELDS = (
     "credit_overdue_amount",
     "credit_status",
 )
-ODOO_EXPOSURE_FIELDS = ("display_name", "credit", "credit_to_invoice")
-EXPOSURE_PEER = "Odoo: credit + credit_to_invoice"
 # The scheduled action that runs the follow-ups: measured last, once, since it
 # commits its batches and changes what a next run does.
 FOLLOWUP_METHOD = "_cron_run_followups"
@@ -97,7 +92,7 @@ def prepare_scheduled_actions(env, data):
     approved = data.partners[1::APPROVAL_EVERY]
     quotations = env["sale.order"]
     for partner in approved:
-        quotations |= credit_check.new_quotation(env, data, partner)
+        quotations |= dataset.new_quotation(env, data, partner)
     requests = env["credit.approval.request"].create(
         [
             {
@@ -139,20 +134,16 @@ def commits_held(cr):
 
 def cron_counts(env):
     """What a scheduled action creates or changes: {figure: count}."""
-    env.flush_all()
-    counts = {}
-    for name, query in (
-        ("activities", "SELECT count(*) FROM mail_activity"),
-        ("messages", "SELECT count(*) FROM mail_message"),
-        ("mails", "SELECT count(*) FROM mail_mail"),
-        (
-            "expired_approvals",
-            "SELECT count(*) FROM credit_approval_request WHERE state = 'expired'",
-        ),
-    ):
-        env.cr.execute(query)
-        counts[name] = env.cr.fetchone()[0]
-    return counts
+    return harness.count_rows(
+        env,
+        {
+            "activities": "SELECT count(*) FROM mail_activity",
+            "messages": "SELECT count(*) FROM mail_message",
+            "mails": "SELECT count(*) FROM mail_mail",
+            "expired_approvals": "SELECT count(*) FROM credit_approval_request "
+            "WHERE state = 'expired'",
+        },
+    )
 
 
 # ----------------------------------------------------------------------
@@ -161,26 +152,18 @@ def cron_counts(env):
 
 
 def measure_exposure(env, data, repeat, problems):
-    """Exposure of EXPOSURE_CUSTOMERS customers read at once as the partner list
-    reads them (web_search_read), next to Odoo's credit and credit_to_invoice of
-    the same customers; every exposure must equal Odoo's credit + credit_to_invoice."""
-    partners = data.partners[:EXPOSURE_CUSTOMERS]
-    model = env["res.partner"].with_company(data.company)
-    domain = [("id", "in", partners.ids)]
-
-    def list_read(field_names):
-        return model.web_search_read(
-            domain, {name: {} for name in field_names}, limit=len(partners)
-        )["records"]
-
-    ours = common.measure(env, lambda: list_read(EXPOSURE_FIELDS), repeat)
-    peer = common.measure(env, lambda: list_read(ODOO_EXPOSURE_FIELDS), repeat)
+    """Exposure of dataset.EXPOSURE_CUSTOMERS customers read at once as the
+    partner list reads them (web_search_read), next to Odoo's credit and
+    credit_to_invoice of the same customers; every exposure must equal Odoo's
+    credit + credit_to_invoice."""
+    partners = data.partners[: dataset.EXPOSURE_CUSTOMERS]
+    read_ours = dataset.list_read(env, data, EXPOSURE_FIELDS)
+    read_odoo = dataset.list_read(env, data, dataset.ODOO_EXPOSURE_FIELDS)
+    ours = harness.measure(env, read_ours, repeat)
+    peer = harness.measure(env, read_odoo, repeat)
     env.invalidate_all()
-    odoo = {
-        row["id"]: row["credit"] + row["credit_to_invoice"]
-        for row in list_read(ODOO_EXPOSURE_FIELDS)
-    }
-    rows = list_read(EXPOSURE_FIELDS)
+    odoo = {row["id"]: row["credit"] + row["credit_to_invoice"] for row in read_odoo()}
+    rows = read_ours()
     currency = data.company.currency_id
     differ = [
         row["display_name"]
@@ -192,11 +175,11 @@ def measure_exposure(env, data, repeat, problems):
             f"exposure: {len(rows)} customers read, {len(differ)} differ from Odoo's "
             f"credit + credit_to_invoice: {differ[:5]}"
         )
-    return common.Result(
-        f"exposure for {EXPOSURE_CUSTOMERS:,} customers at once (list view)",
+    return harness.Result(
+        dataset.OPERATIONS["exposure"],
         f"{len(partners):,} customers read; {data.describe()}",
         ours,
-        EXPOSURE_PEER,
+        dataset.EXPOSURE_PEER,
         peer,
     )
 
@@ -215,7 +198,7 @@ def measure_cron(env, data, cron, repeat, expected, problems):
             outcomes.append({name: after[name] - before[name] for name in after})
             savepoint.close(rollback=True)
 
-    measurement = common.measure(env, run, repeat)
+    measurement = harness.measure(env, run, repeat)
     env.invalidate_all()
     method = next((name for name in expected if name in (cron.code or "")), None)
     created = outcomes[0]
@@ -227,7 +210,7 @@ def measure_cron(env, data, cron, repeat, expected, problems):
         problems.append(f"{cron.name}: {created[figure]} {figure} instead of {expected[method]}")
     return (
         # "Credit & Collections: " is the menu's, the same for every action
-        common.Result(
+        harness.Result(
             f"scheduled action: {cron.name.split(': ', 1)[-1]}", data.describe(), measurement
         ),
         created,
@@ -241,7 +224,7 @@ def measure_cron(env, data, cron, repeat, expected, problems):
 
 def load_peer_results(path, sizes):
     """The OCA peers' JSON (benchmarks/oca.py): (document, {our operation:
-    [(peer label, common.Measurement)]}, problems). Rows are taken only when the
+    [(peer label, harness.Measurement)]}, problems). Rows are taken only when the
     OCA data set has exactly our data set's sizes (same generator, same
     options); otherwise none, and a problem says why (the exit status is 1)."""
     with open(path, encoding="utf-8") as stream:
@@ -254,13 +237,7 @@ def load_peer_results(path, sizes):
         )
         return document, {}, notes
     measurements = {
-        row["operation"]: common.Measurement(
-            **{
-                key: value
-                for key, value in row["measurement"].items()
-                if key in common.Measurement.__dataclass_fields__
-            }
-        )
+        row["operation"]: harness.Measurement.from_dict(row["measurement"])
         for row in document.get("results", [])
     }
     peers = {}
@@ -282,7 +259,7 @@ def add_peer_rows(results, peers):
     for result in results:
         rows.append(result)
         for label, measurement in peers.get(result.operation, ()):
-            peer_row = common.Result(
+            peer_row = harness.Result(
                 result.operation, result.size, result.measurement, label, measurement
             )
             rows.append(peer_row)
@@ -332,65 +309,50 @@ def print_scaling(results, sizes, others, file=None):
                 *[str(queries.get(operation, "-")) for _size, queries in others],
             ]
         )
-    followup_run.print_rows(header, rows, file=file)
+    harness.print_rows(header, rows, file=file)
 
 
 def parse_args(argv=None):
-    """common.parse_args, and --peer-results FILE (repeatable): peers' JSON."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--peer-results", action="append", default=[], metavar="FILE")
-    own, rest = parser.parse_known_args(argv)
-    if "-h" in argv or "--help" in argv:
-        print("--peer-results FILE: benchmarks/oca.py's JSON, its rows next to ours\n")
-    args = common.parse_args(__doc__.split("\n\n")[0], SIZES, rest, flags=FLAGS)
-    args.peer_results = own.peer_results
-    return args
+    """harness.parse_args, and --peer-results FILE (repeatable): peers' JSON."""
+
+    def add_options(parser):
+        parser.add_argument(
+            "--peer-results",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="benchmarks/oca.py's JSON, its rows next to ours",
+        )
+
+    return harness.parse_args(
+        __doc__.split("\n\n")[0], dataset.DATA_SIZES, argv, flags=FLAGS, add_options=add_options
+    )
 
 
 def main():
     args = parse_args()
     problems = []
-    with common.odoo_env(args, followup_run.ODOO_OPTIONS) as env:
+    with harness.odoo_env(args, harness.ODOO_OPTIONS) as env:
+        harness.require_methods(env, followup_run.PROFILED, followup_run.PROFILED_WHERE)
         company = env.ref("base.main_company")
         _policy, levels = followup_run.prepare_company(company, args.no_documents)
-        print(
-            f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
-            f"{args.orders:,} orders...",
-            flush=True,
-        )
         # The collector of every customer: its salesperson.
-        data = common.generate_dataset(
-            env,
-            company,
-            args.partners,
-            args.invoices,
-            args.orders,
-            salesperson=env.ref("base.user_admin"),
-        )
-        env.cr.commit()
-        size = common.database_size(env)
-        print(
-            f"Generated {data.describe()} in {data.seconds:.1f} s; "
-            f"database size {size / 2**20:,.0f} MB",
-            flush=True,
-        )
+        data, size = dataset.generate(env, args, company, salesperson=env.ref("base.user_admin"))
         started = time.perf_counter()
         credit_check.set_credit_policy(data)
-        checks = common.check_dataset(env, data)
+        checks = dataset.check_dataset(env, data)
         print(
             f"Data checked with Odoo's figures in {time.perf_counter() - started:.1f} s: open "
             f"receivable {checks['receivable']:,.2f}; credit, credit_to_invoice and "
             f"credit_exposure of {checks['sampled_customers']} customers as generated",
             flush=True,
         )
-        top = data.top_partner
-        few = data.partners[-1:] if len(data.partners) > 1 else top
+        top, few = data.top_partner, data.few_partner
         few.with_company(company).write(
-            {"credit_limit": credit_check.CREDIT_LIMIT, "use_partner_credit_limit": True}
+            {"credit_limit": dataset.CREDIT_LIMIT, "use_partner_credit_limit": True}
         )
-        quotation = credit_check.new_quotation(env, data)
-        few_quotation = credit_check.new_quotation(env, data, few)
+        quotation = dataset.new_quotation(env, data)
+        few_quotation = dataset.new_quotation(env, data, few)
         expected_cron = prepare_scheduled_actions(env, data)
         env.cr.commit()
 
@@ -404,12 +366,10 @@ def main():
             problems.append("the credit check did not refuse an order over the limit")
 
         print(f"Measuring, median of {args.repeat} runs...", flush=True)
-        results = credit_check.measure_check(
-            env, data, quotation, args.repeat, "customer with the most open items"
-        )
+        results = credit_check.measure_check(env, data, quotation, args.repeat, dataset.TOP)
         if few != top:
             results += credit_check.measure_check(
-                env, data, few_quotation, args.repeat, "customer with few open items"
+                env, data, few_quotation, args.repeat, dataset.FEW
             )
         results.append(measure_exposure(env, data, args.repeat, problems))
 
@@ -425,24 +385,16 @@ def main():
 
         followup_reports = []
         for cron in followup_crons:
-            for label in ("full follow-up run", "follow-up run again, nothing due"):
+            for kind, label in dataset.FOLLOWUP_RUNS.items():
                 print(f"Running {label}: scheduled action {cron.name}...", flush=True)
                 report = followup_run.run_followups(
                     env, data, levels, cron.method_direct_trigger, args.log_queries
                 )
                 followup_reports.append((label, report))
-                measurement = common.Measurement(
-                    seconds=report["seconds"],
-                    queries=report["queries"],
-                    runs=[report["seconds"]],
-                    query_counts=[report["queries"]],
-                )
+                measurement = harness.Measurement.once(report["seconds"], report["queries"])
                 results.append(
-                    common.Result(
-                        f"scheduled action: {label}"
-                        + (" (no documents)" if args.no_documents else ""),
-                        data.describe(),
-                        measurement,
+                    harness.Result(
+                        dataset.operation(kind, args.no_documents), data.describe(), measurement
                     )
                 )
         if followup_reports:
@@ -478,16 +430,11 @@ def main():
             )
             + ":\n"
         )
-        common.print_table(table)
+        harness.print_table(table)
         if args.log_queries:
-            common.print_queries(results[: -len(followup_reports) or None])
-        path = None
-        if args.results_dir:
-            name = args.name or f"{BENCHMARK}_{args.partners}x{args.invoices}x{args.orders}" + (
-                "_no_documents" if args.no_documents else ""
-            )
-            path = os.path.join(args.results_dir, name + ".json")
-        if args.results_dir:
+            harness.print_queries(results[: -len(followup_reports) or None])
+        path = harness.result_path(args, BENCHMARK, no_documents=args.no_documents)
+        if path:
             others = other_sizes(args.results_dir, path)
             if others:
                 print("\nQuery counts by data size (this run first, then earlier runs):\n")
@@ -522,8 +469,7 @@ def main():
                 "problems": problems,
             }
             # our rows, then one row per (operation, OCA peer)
-            common.write_json(path, BENCHMARK, env, args, json_data, results + peer_rows)
-            print(f"\nResults written to {os.path.relpath(path)}")
+            harness.write_json(path, BENCHMARK, env, args, json_data, results + peer_rows)
         print_notes(peer_documents)
         for problem in problems:
             print(f"Problem: {problem}")
@@ -590,4 +536,4 @@ PEER_NOTES = [
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_main(main))

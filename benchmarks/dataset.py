@@ -1,58 +1,45 @@
-"""Shared tools of the credit_collections benchmarks.
+"""The data set of the credit_collections benchmarks, generated at scale, shared
+by our suite (benchmarks/suite.py, credit_check.py, followup_run.py) and the OCA
+peers' run (benchmarks/oca.py): on any database with Odoo's ``sale`` installed::
 
-- Odoo in-process on the database prepared by ``benchmarks/run`` (``odoo_env``).
-- ``measure``: median wall time and SQL query count of an operation, the ORM
-  cache emptied before every repetition.
-- Result rows, printed as a table (``print_table``) and written as JSON
-  (``write_json``), each operation next to its peer (Odoo's own computation, or
-  another module's) on the same data.
-- The data generator of every benchmark, to be called on any database with
-  Odoo's ``sale`` installed (the OCA peers' database too)::
+    data, size = generate(env, args, company, salesperson=None)
+    # prints, generates (generate_dataset), commits, returns the database size
+    data = generate_dataset(env, company, partners, invoices, orders,
+                            salesperson=None)   # -> DataSet; the caller commits
+    checks = check_dataset(env, data)           # AssertionError on a mismatch
 
-      data = generate_dataset(env, company, partners, invoices, orders,
-                              salesperson=None)   # -> DataSet; the caller commits
-      checks = check_dataset(env, data)           # AssertionError on a mismatch
+``partners`` customers, ``invoices`` posted customer invoices and credit notes
+(5 % credit notes, 10 % in a second currency, a third partly or fully paid by
+reconciled payments, due from 90 days ahead to 400 days back), ``orders``
+confirmed orders partly invoiced; the first customer (``data.top_partner``) has
+a tenth of the invoices and orders. ``DataSet`` gives the records
+(``partners``, ``invoices``, ``orders``, ``payments``, ``product``,
+``currency``) and the expected figures (``expected_credit``,
+``expected_to_invoice``, by customer id). One record of each kind is made
+through the ORM, the others are set-based SQL copies of them, balanced and
+reconciled like them; ``check_dataset`` checks them with Odoo's own figures.
+The default sizes are ``DATA_SIZES`` (the size options of every benchmark).
 
-  ``partners`` customers, ``invoices`` posted customer invoices and credit
-  notes (5 % credit notes, 10 % in a second currency, a third partly or fully
-  paid by reconciled payments, due from 90 days ahead to 400 days back),
-  ``orders`` confirmed orders partly invoiced; the first customer
-  (``data.top_partner``) has a tenth of the invoices and orders. ``DataSet``
-  gives the records (``partners``, ``invoices``, ``orders``, ``payments``,
-  ``product``, ``currency``) and the expected figures (``expected_credit``,
-  ``expected_to_invoice``, by customer id). One record of each kind is made
-  through the ORM, the others are set-based SQL copies of them, balanced and
-  reconciled like them; ``check_dataset`` checks them with Odoo's own figures.
-  The default sizes are ``DATA_SIZES``.
-
-A benchmark script parses its options with ``parse_args``, bootstraps Odoo with
-``odoo_env``, builds its data, measures its operations and reports them.
+Last, what both runs do on the data set the same way, so that their rows stand
+next to each other: the operations' names (``OPERATIONS``), the customers
+measured (``top_partner``, ``few_partner``), the quotation confirmed
+(``new_quotation``), the size of a customer's credit check
+(``customer_size``), the list view read of ``EXPOSURE_CUSTOMERS`` customers
+(``list_read``).
 """
 
-import argparse
-import contextlib
 import datetime
-import json
-import os
-import platform
 import re
-import statistics
-import sys
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
-import odoo
-from odoo import SUPERUSER_ID, api, fields
+import harness
+
+from odoo import fields
 from odoo.tools import SQL
 
-# Data size options of the benchmarks. benchmarks/run gives its options to every
-# benchmark: each reads the ones it declares to parse_args, with its own
-# defaults, and ignores the others.
-SIZE_OPTIONS = ("partners", "invoices", "orders")
-# Switches of some benchmarks, ignored likewise by the others.
-FLAG_OPTIONS = ("no-documents",)
-# The data set's sizes (generate_dataset): default, with --small, help.
+# The data set's sizes (generate_dataset), the size options of every benchmark:
+# default, with --small, help.
 DATA_SIZES = {
     "partners": (10_000, 200, "customers, companies with an email"),
     "invoices": (
@@ -67,291 +54,18 @@ ORDER_PREFIX = "S/BENCH/"
 # DUE_AHEAD days ahead to DUE_BEHIND days back.
 DUE_AHEAD = 90
 DUE_BEHIND = 400
-
+# The company's email, to send follow-ups (or credit control emails) from.
+COMPANY_EMAIL = "accounts@bench.example.com"
 
 # ----------------------------------------------------------------------
-# Options and Odoo bootstrap
+# Data generator
 # ----------------------------------------------------------------------
-
-
-def parse_args(description, sizes, argv=None, flags=None):
-    """Options shared by every benchmark script: connection, data size, repetitions.
-
-    :param sizes: {option: (default, value with --small, help)}: the data size
-        options this benchmark reads (keys of SIZE_OPTIONS). The size options of
-        the other benchmarks, given to every benchmark by benchmarks/run, are
-        accepted and ignored. A size given explicitly wins over --small.
-    :param flags: {switch: help}: the switches of FLAG_OPTIONS this benchmark
-        reads; the others are accepted and ignored
-    """
-    flags = flags or {}
-    unknown = (set(sizes) - set(SIZE_OPTIONS)) | (set(flags) - set(FLAG_OPTIONS))
-    assert not unknown, f"undeclared options: {unknown}"
-    parser = argparse.ArgumentParser(description=description)
-    connection = parser.add_argument_group("database (set by benchmarks/run)")
-    connection.add_argument("--database", "-d", required=True)
-    connection.add_argument("--addons-path", required=True)
-    connection.add_argument("--db-host", default=None)
-    connection.add_argument("--db-user", default=None)
-    connection.add_argument("--data-dir", default=None)
-    size = parser.add_argument_group("data size")
-    for name in SIZE_OPTIONS:
-        if name in sizes:
-            default, _small, help_text = sizes[name]
-            size.add_argument(
-                f"--{name}", type=int, default=None, help=f"{help_text} (default {default:,})"
-            )
-        else:  # another benchmark's
-            size.add_argument(f"--{name}", type=int, dest=f"ignored_{name}", help=argparse.SUPPRESS)
-    for name in FLAG_OPTIONS:
-        if name in flags:
-            parser.add_argument(f"--{name}", action="store_true", help=flags[name])
-        else:  # another benchmark's
-            parser.add_argument(
-                f"--{name}",
-                action="store_true",
-                dest="ignored_" + name.replace("-", "_"),
-                help=argparse.SUPPRESS,
-            )
-    size.add_argument(
-        "--small",
-        action="store_true",
-        help="quick run: "
-        + ", ".join(f"{small:,} {name}" for name, (_default, small, _help) in sizes.items()),
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="repetitions of each operation (median)"
-    )
-    parser.add_argument("--results-dir", default=None, help="where to write <name>.json")
-    parser.add_argument("--name", default=None, help="name of the JSON result file")
-    parser.add_argument(
-        "--log-queries", action="store_true", help="print the SQL queries of each operation"
-    )
-    args = parser.parse_args(argv)
-    for name, (default, small, _help) in sizes.items():
-        if getattr(args, name) is None:
-            setattr(args, name, small if args.small else default)
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    return args
-
-
-@contextlib.contextmanager
-def odoo_env(args, options=()):
-    """An environment as superuser on args.database; its transaction is committed
-    when the block ends normally, rolled back otherwise.
-
-    :param options: more options of Odoo's command line
-    """
-    options = [
-        "-d",
-        args.database,
-        "--addons-path",
-        args.addons_path,
-        "--log-level",
-        "warn",
-        *options,
-    ]
-    if args.db_host:
-        options += ["--db_host", args.db_host]
-    if args.db_user:
-        options += ["--db_user", args.db_user]
-    if args.data_dir:
-        options += ["--data-dir", args.data_dir]
-    odoo.tools.config.parse_config(options)
-    registry = odoo.modules.registry.Registry(args.database)
-    with registry.cursor() as cr:
-        yield api.Environment(cr, SUPERUSER_ID, {})
-
-
-def database_size(env):
-    env.cr.execute("SELECT pg_database_size(current_database())")
-    return env.cr.fetchone()[0]
 
 
 def analyze(env, tables):
     """Fresh planner statistics after a bulk insert, as autovacuum would give."""
     for table in tables:
         env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
-
-
-# ----------------------------------------------------------------------
-# Measurement and results
-# ----------------------------------------------------------------------
-
-
-@dataclass
-class Measurement:
-    seconds: float  # median wall time
-    queries: int  # median SQL query count (the same for every repetition, normally)
-    runs: list = field(default_factory=list)  # wall time of each repetition
-    query_counts: list = field(default_factory=list)  # queries of each repetition
-    sql: list = field(default_factory=list)  # queries of the last repetition
-
-
-@contextlib.contextmanager
-def _query_log():
-    """Collects the SQL text (without parameters) of every query run in the block."""
-    thread = threading.current_thread()
-    queries = []
-
-    def hook(cr, query, params, start, delay):
-        text = query.decode() if isinstance(query, bytes) else str(query)
-        queries.append(" ".join(text.split()))
-
-    previous = getattr(thread, "query_hooks", ())
-    thread.query_hooks = (*previous, hook)
-    try:
-        yield queries
-    finally:
-        thread.query_hooks = previous
-
-
-def measure(env, fn, repeat):
-    """Runs fn() repeat times; returns the median wall time and the query count.
-
-    The ORM cache is emptied (pending writes flushed first) before each repetition,
-    so that every figure is read from the database; registry caches (access rights,
-    ormcache) stay warm, as in a running server.
-    """
-    runs, counts, sql = [], [], []
-    for _index in range(repeat):
-        env.flush_all()
-        env.invalidate_all()
-        with _query_log() as queries:
-            before = env.cr.sql_log_count
-            start = time.perf_counter()
-            fn()
-            env.flush_all()  # writes of fn count as its queries
-            runs.append(time.perf_counter() - start)
-            counts.append(env.cr.sql_log_count - before)
-        sql = queries
-    return Measurement(
-        seconds=statistics.median(runs),
-        queries=int(statistics.median(counts)),
-        runs=runs,
-        query_counts=counts,
-        sql=sql,
-    )
-
-
-@dataclass
-class Result:
-    """One operation, measured next to its peer on the same data."""
-
-    operation: str
-    size: str
-    measurement: Measurement
-    peer: str = ""
-    peer_measurement: Measurement = None
-
-    @property
-    def ratio(self):
-        if not self.peer_measurement or not self.peer_measurement.seconds:
-            return None
-        return self.measurement.seconds / self.peer_measurement.seconds
-
-
-TABLE_COLUMNS = (
-    "operation",
-    "data size",
-    "median s",
-    "queries",
-    "peer",
-    "peer median s",
-    "peer queries",
-    "ratio",
-)
-
-
-def _table_row(result):
-    peer = result.peer_measurement
-    return (
-        result.operation,
-        result.size,
-        f"{result.measurement.seconds:.4f}",
-        str(result.measurement.queries),
-        result.peer or "-",
-        f"{peer.seconds:.4f}" if peer else "-",
-        str(peer.queries) if peer else "-",
-        f"{result.ratio:.2f}" if result.ratio is not None else "-",
-    )
-
-
-def print_table(results, file=None):
-    file = file or sys.stdout
-    rows = [TABLE_COLUMNS, *map(_table_row, results)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(TABLE_COLUMNS))]
-    numeric = {2, 3, 5, 6, 7}
-
-    def line(row):
-        cells = [
-            cell.rjust(width) if index in numeric else cell.ljust(width)
-            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "| " + " | ".join(cells) + " |"
-
-    print(line(rows[0]), file=file)
-    print("|" + "|".join("-" * (width + 2) for width in widths) + "|", file=file)
-    for row in rows[1:]:
-        print(line(row), file=file)
-
-
-def print_queries(results, file=None):
-    file = file or sys.stdout
-    for result in results:
-        for label, measurement in (
-            (result.operation, result.measurement),
-            (result.peer, result.peer_measurement),
-        ):
-            if not measurement:
-                continue
-            print(f"\n-- {label}: {measurement.queries} queries", file=file)
-            for index, query in enumerate(measurement.sql, 1):
-                print(f"{index:4d}. {query[:300]}", file=file)
-
-
-def write_json(path, benchmark, env, args, data, results):
-    """Writes the results and what they were measured on as JSON; returns path."""
-    env.cr.execute("SHOW server_version")
-    document = {
-        "benchmark": benchmark,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "environment": {
-            "odoo": odoo.release.version,
-            "postgresql": env.cr.fetchone()[0],
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "machine": platform.machine(),
-        },
-        "repeat": args.repeat,
-        "data": data,
-        "results": [
-            {
-                "operation": result.operation,
-                "size": result.size,
-                "measurement": asdict(result.measurement),
-                "peer": result.peer or None,
-                "peer_measurement": (
-                    asdict(result.peer_measurement) if result.peer_measurement else None
-                ),
-                "ratio": result.ratio,
-            }
-            for result in results
-        ],
-    }
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as stream:
-        json.dump(document, stream, indent=2, default=str)
-        stream.write("\n")
-    return path
-
-
-# ----------------------------------------------------------------------
-# Data generator
-# ----------------------------------------------------------------------
 
 
 def _columns(env, table):
@@ -615,8 +329,10 @@ class DataSet:
         """The customer with the most open items."""
         return self.partners[:1]
 
-    # What a single-customer benchmark (credit_check) reads.
-    partner = top_partner
+    @property
+    def few_partner(self):
+        """A customer with few open items: the last (the top one when alone)."""
+        return self.partners[-1:] if len(self.partners) > 1 else self.top_partner
 
     @property
     def expected_receivable(self):
@@ -1381,17 +1097,136 @@ def check_dataset(env, data, sample=20):
     }
 
 
-# Earlier generators, kept for the scripts written against them (benchmarks/oca.py):
-# the same data set, of one customer or without orders to speak of.
-def generate_customer_book(env, company, invoices, orders):
-    """generate_dataset of one customer (data.partner) with every invoice and order."""
-    return generate_dataset(env, company, 1, max(invoices, orders + len(STANDALONE_KINDS)), orders)
+# ----------------------------------------------------------------------
+# Generation, as every benchmark opens
+# ----------------------------------------------------------------------
 
 
-def generate_customers(env, company, partners, invoices, salesperson=None):
-    """generate_dataset with a single order."""
-    invoices = max(invoices, 1 + len(STANDALONE_KINDS))
-    return generate_dataset(env, company, partners, invoices, 1, salesperson=salesperson)
+def generate(env, args, company, salesperson=None, prepare=None):
+    """The data set of args' sizes (--partners, --invoices, --orders) in
+    company, generated with progress lines, prepare(data) run on it if given,
+    committed. Returns (DataSet, database size in bytes)."""
+    harness.say(
+        f"Generating {args.partners:,} customers, {args.invoices:,} invoices and "
+        f"{args.orders:,} orders..."
+    )
+    data = generate_dataset(
+        env, company, args.partners, args.invoices, args.orders, salesperson=salesperson
+    )
+    if prepare:
+        prepare(data)
+    env.cr.commit()
+    size = harness.database_size(env)
+    harness.say(
+        f"Generated {data.describe()} in {data.seconds:.1f} s; database size {size / 2**20:,.0f} MB"
+    )
+    return data, size
 
 
-check_customer_book = check_customers = check_dataset
+# ----------------------------------------------------------------------
+# What both runs do on the data set (ours, and the OCA peers')
+# ----------------------------------------------------------------------
+
+# The customers whose credit check is measured (Result labels).
+TOP = "customer with the most open items"
+FEW = "customer with few open items"
+# Customers whose exposure is read at once, as a list view page of 1,000 would.
+EXPOSURE_CUSTOMERS = 1_000
+# High enough for every generated customer: the credit check passes, after
+# computing every figure of the customer.
+CREDIT_LIMIT = 10**12
+# Odoo's own figures, measured on both databases as the common peer: the credit
+# warning of the order confirmed, and the credit columns of the partner list.
+CREDIT_CHECK_PEER = "Odoo: order credit warning (credit + credit_to_invoice)"
+EXPOSURE_PEER = "Odoo: credit + credit_to_invoice"
+ODOO_EXPOSURE_FIELDS = ("display_name", "credit", "credit_to_invoice")
+# The follow-up runs of the suite, one after the other (the second the same
+# day): {kind: label}.
+FOLLOWUP_RUNS = {
+    "followup_run": "full follow-up run",
+    "followup_run_again": "follow-up run again, nothing due",
+}
+
+
+def credit_check_operation(customer):
+    """The name of the credit check of an order of customer (a label)."""
+    return f"credit check on confirming one order: {customer}"
+
+
+# Our operations by kind, as benchmarks/suite.py names its rows: an OCA row
+# (benchmarks/oca.py) of the same kind stands next to the row of that name.
+OPERATIONS = {
+    "credit_check_top": credit_check_operation(TOP),
+    "credit_check_few": credit_check_operation(FEW),
+    "exposure": f"exposure for {EXPOSURE_CUSTOMERS:,} customers at once (list view)",
+    **{kind: f"scheduled action: {label}" for kind, label in FOLLOWUP_RUNS.items()},
+}
+
+
+def operation(kind, no_documents=False):
+    """The name of our operation of kind (OPERATIONS), " (no documents)" added
+    to a follow-up run's with --no-documents; None for an unknown kind."""
+    name = OPERATIONS.get(kind)
+    if name and kind.startswith("followup_run") and no_documents:
+        name += " (no documents)"
+    return name
+
+
+def new_quotation(env, data, partner=None):
+    """A quotation of one unit at 100.00 for partner (else the top customer)."""
+    return (
+        env["sale.order"]
+        .with_company(data.company)
+        .create(
+            {
+                "partner_id": (partner or data.top_partner).id,
+                "company_id": data.company.id,
+                "order_line": [
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": data.product.id,
+                            "product_uom_qty": 1.0,
+                            "price_unit": 100.0,
+                            "tax_id": [(6, 0, [])],
+                        },
+                    )
+                ],
+            }
+        )
+    )
+
+
+def customer_size(env, data, partner):
+    """The data size of a customer's credit check: its open receivable items and
+    confirmed orders, and the data set's."""
+    env.cr.execute(
+        """
+        SELECT count(*) FROM account_move_line line
+          JOIN account_account account ON account.id = line.account_id
+         WHERE line.partner_id = %s AND account.account_type = 'asset_receivable'
+           AND line.parent_state = 'posted' AND NOT line.reconciled
+        """,
+        [partner.id],
+    )
+    open_items = env.cr.fetchone()[0]
+    orders = env["sale.order"].search_count(
+        [("partner_id", "=", partner.id), ("state", "=", "sale")]
+    )
+    return f"{open_items:,} open items, {orders:,} orders; {data.describe()}"
+
+
+def list_read(env, data, field_names, count=EXPOSURE_CUSTOMERS):
+    """field_names of the first count customers, read at once as the partner
+    list reads them (web_search_read): a function of no argument, to measure,
+    returning the records read."""
+    partners = data.partners[:count]
+    model = env["res.partner"].with_company(data.company)
+    domain = [("id", "in", partners.ids)]
+    specification = {name: {} for name in field_names}
+
+    def read():
+        return model.web_search_read(domain, specification, limit=len(partners))["records"]
+
+    return read

@@ -41,8 +41,11 @@ PROFILED = (
     ("credit.followup.engine", "_get_states"),
     ("credit.followup.engine", "_candidate_partner_ids"),
     ("credit.followup.engine", "_apply_levels_safely"),
-    ("credit.followup.engine", "_claim_customers"),
+    ("res.partner", "_followup_claim"),
     ("credit.followup.engine", "_end_episode"),
+    ("credit.promise", "_update_promises"),
+    ("account.move.line", "_followup_figures"),
+    ("account.move", "_credit_ensure_pdf_reports"),
     ("credit.followup.history", "_create_batch"),
     ("credit.followup.history", "_run_actions"),
     ("credit.followup.history", "_action_print_letter"),
@@ -179,6 +182,9 @@ def snapshot(env, base):
             "SELECT count(*) FROM mail_message WHERE model = 'res.partner' AND res_id = ANY(%s)",
             [partner_ids],
         ),
+        "history_messages": (
+            "SELECT count(*) FROM mail_message WHERE model = 'credit.followup.history'"
+        ),
         "activities": (
             "SELECT count(*) FROM mail_activity WHERE res_model = 'res.partner' "
             "AND res_id = ANY(%s)",
@@ -271,6 +277,7 @@ def run_followups(env, data, levels, run, log_queries=False):
         "mail_mail_outgoing": created["mail_mail_outgoing"],
         **{f"mail_mail ({kind})": count for kind, count in mails.items()},
         "messages_posted": created["messages"],
+        "messages_on_histories (emails)": created["history_messages"],
         "activities_created": created["activities"],
         "pdf_attachments_created": created["pdf_attachments"],
         "credit_holds_set": created["credit_holds"],
@@ -390,8 +397,9 @@ def main():
         checks = dataset.check_dataset(env, data)
         print("Data checked with Odoo's figures")
         print("Running the follow-ups...", flush=True)
+        cron = env.ref("credit_collections.ir_cron_run_followups")
         report = run_followups(
-            env, data, levels, env["res.partner"]._cron_run_followups, args.log_queries
+            env, data, levels, lambda: harness.run_scheduled_action(env, cron), args.log_queries
         )
         print_report(report, data, args.log_queries)
         path = harness.result_path(

@@ -442,6 +442,24 @@ class CallProfile:
                 print(f"{index:4d}. {query[:300]}", file=file)
 
 
+def run_scheduled_action(env, cron, max_calls=10_000):
+    """A scheduled action run to its end as Odoo 18's scheduler runs it: one call
+    (one batch), a commit, and again while the call reports work left
+    (ir.cron._notify_progress).
+
+    :return: the number of calls
+    """
+    for calls in range(1, max_calls + 1):
+        cron.method_direct_trigger()
+        env.cr.commit()
+        progress = env["ir.cron.progress"].search(
+            [("cron_id", "=", cron.id)], order="id desc", limit=1
+        )
+        if not progress.remaining:
+            return calls
+    raise BenchmarkError(f"{cron.name} did not finish in {max_calls} calls")
+
+
 def missing_methods(env, methods):
     """The "model.method" of methods ((model, method), ...) that do not exist
     in env's registry."""

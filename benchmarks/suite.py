@@ -388,7 +388,11 @@ def main():
             for kind, label in dataset.FOLLOWUP_RUNS.items():
                 print(f"Running {label}: scheduled action {cron.name}...", flush=True)
                 report = followup_run.run_followups(
-                    env, data, levels, cron.method_direct_trigger, args.log_queries
+                    env,
+                    data,
+                    levels,
+                    lambda cron=cron: harness.run_scheduled_action(env, cron),
+                    args.log_queries,
                 )
                 followup_reports.append((label, report))
                 measurement = harness.Measurement.once(report["seconds"], report["queries"])

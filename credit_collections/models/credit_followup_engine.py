@@ -279,6 +279,9 @@ class CreditFollowupEngine(models.AbstractModel):
         except Exception as error:
             self.env.invalidate_all()
             if len(items) > 1:
+                _logger.warning(
+                    "Follow-up batch of %s customers failed, done one by one: %s", len(items), error
+                )
                 result = {}
                 for item in items:
                     result.update(

@@ -88,7 +88,9 @@ class FollowupProfile(harness.CallProfile):
     def __init__(self, level_names, log_queries=False):
         super().__init__(PROFILED, LOGGED, log_queries, PROFILED_WHERE)
         self.level_names = level_names  # {level id: name}, read before the run
-        self.candidates = 0  # customers CANDIDATES returned
+        # Customers CANDIDATES returned: each call of the scheduled action asks
+        # for the next batch and one more (to know whether to be called again).
+        self.candidate_ids = set()
         self.batches = self.done = 0  # batches and customers run
         self._start = self._last_progress = time.perf_counter()
 
@@ -101,7 +103,7 @@ class FollowupProfile(harness.CallProfile):
 
     def returned(self, method, args, kwargs, result):
         if method == CANDIDATES:
-            self.candidates += len(result)
+            self.candidate_ids.update(result)
         elif method == BATCH:
             self._progress(args[0] if args else kwargs["partners"])
 
@@ -112,7 +114,7 @@ class FollowupProfile(harness.CallProfile):
         if now - self._last_progress >= PROGRESS_SECONDS:
             self._last_progress = now
             print(
-                f"  batch {self.batches:,}: {self.done:,} of {self.candidates:,} customers, "
+                f"  batch {self.batches:,}: {self.done:,} of {len(self.candidate_ids):,} customers, "
                 f"{self.queries:,} queries, {now - self._start:,.0f} s",
                 flush=True,
             )
@@ -270,7 +272,7 @@ def run_followups(env, data, levels, run, log_queries=False):
     summary = {
         "customers": len(data.partners),
         "invoices": len(data.invoices),
-        "candidates": profile.candidates,
+        "candidates": len(profile.candidate_ids),
         "batches": batches,
         "histories_created": created["histories"],
         "mail_mail_created": created["mail_mail"],

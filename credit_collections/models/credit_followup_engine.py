@@ -280,7 +280,10 @@ class CreditFollowupEngine(models.AbstractModel):
             self.env.invalidate_all()
             if len(items) > 1:
                 _logger.warning(
-                    "Follow-up batch of %s customers failed, done one by one: %s", len(items), error
+                    "Follow-up batch of %s customers failed, done one by one: %s",
+                    len(items),
+                    error,
+                    exc_info=True,
                 )
                 result = {}
                 for item in items:

@@ -355,6 +355,7 @@ class CreditFollowupHistory(models.Model):
         without_email._request_email_address()
         histories -= without_email
         histories.filtered("level_id.attach_invoices").invoice_ids._credit_ensure_pdf_reports()
+        mail_of = {}
         for template, group in histories.grouped(lambda h: h.level_id.mail_template_id).items():
             composer = (
                 self.env["mail.compose.message"]
@@ -372,7 +373,7 @@ class CreditFollowupHistory(models.Model):
                 )
             )
             mails = composer._action_send_mail()[0]
-            mail_of = {mail.res_id: mail for mail in mails}
+            mail_of.update((mail.res_id, mail) for mail in mails)
             for history in group:
                 history.mail_message_id = mail_of[history.id].mail_message_id
         for history in histories:

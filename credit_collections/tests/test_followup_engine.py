@@ -111,6 +111,27 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
         self.assertEqual(mail.state, "outgoing")  # queued, not sent by the run
         self.assertEqual(history.email_state, "queued")
 
+    def test_customers_at_different_levels_in_one_batch_each_get_their_email(self):
+        late = self._create_customer("Later Payer", limit=0.0, email="later@example.com")
+        self._create_invoice(self.customer, 100.0, days_overdue=2)
+        self._create_invoice(late, 100.0, days_overdue=20)
+        # Both in one batch: no failure falls back to doing them one by one.
+        engine_logger = "odoo.addons.credit_collections.models.credit_followup_engine"
+        with self.mock_mail_gateway(), self.assertNoLogs(engine_logger, "WARNING"):
+            self._run()
+        subjects = {
+            history.partner_id: history.mail_message_id.subject
+            for history in self._history() | self._history(late)
+        }
+        self.assertEqual(
+            subjects,
+            {
+                self.customer: f"{self.company.name}: overdue payment",
+                late: f"{self.company.name}: second reminder about your overdue payment",
+            },
+        )
+        self.assertEqual(set((self._history() | self._history(late)).mapped("state")), {"done"})
+
     def test_customer_without_email_gets_an_activity_for_the_collector(self):
         self.customer.email = False
         self._create_invoice(self.customer, 300.0, days_overdue=2)

@@ -114,8 +114,8 @@ class FollowupProfile(harness.CallProfile):
         if now - self._last_progress >= PROGRESS_SECONDS:
             self._last_progress = now
             print(
-                f"  batch {self.batches:,}: {self.done:,} of {len(self.candidate_ids):,} customers, "
-                f"{self.queries:,} queries, {now - self._start:,.0f} s",
+                f"  batch {self.batches:,}: {self.done:,} of {len(self.candidate_ids):,} "
+                f"customers, {self.queries:,} queries, {now - self._start:,.0f} s",
                 flush=True,
             )
 

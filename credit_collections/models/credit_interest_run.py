@@ -11,6 +11,8 @@ RUN_STATES = [
     ("done", "Invoiced"),
 ]
 DAY_COUNTS = {"actual_365": 365, "actual_360": 360}
+# Customers charged per call of the scheduled action.
+BATCH_SIZE = 100
 # First key of the transaction-level lock an interest run holds on its company
 # while it invoices: "CCIN".
 INTEREST_LOCK_KEY = 0x4343494E
@@ -47,6 +49,12 @@ class CreditInterestRun(models.Model):
         readonly=True,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    scheduled = fields.Boolean(
+        readonly=True, help="Run by the scheduled action, a batch of customers per call."
+    )
+    cursor_partner_id = fields.Integer(
+        readonly=True, help="Last customer charged by a scheduled run in progress."
+    )
 
     @api.depends("date")
     def _compute_name(self):
@@ -112,11 +120,12 @@ class CreditInterestRun(models.Model):
     # Computation
     # ------------------------------------------------------------------
 
-    def _prepare_accrual_vals_list(self):
-        """Accruals of every customer of the company up to the run's date."""
+    def _prepare_accrual_vals_list(self, partners=None):
+        """Accruals of the customers (all those of the company by default) up to
+        the run's date."""
         self.ensure_one()
         company = self.company_id
-        items, last_charged = self._get_interest_items()
+        items, last_charged = self._get_interest_items(partners)
         items = items.filtered(
             lambda line: (
                 not line.partner_id.commercial_partner_id.with_company(
@@ -156,57 +165,82 @@ class CreditInterestRun(models.Model):
         vals_list = self._apply_minimum(vals_list)
         return vals_list + self._prepare_compensation_vals_list(items)
 
-    def _get_interest_items(self):
-        """Receivable items owing interest up to the run's date: overdue past the
-        grace days with days not yet charged, open or paid late since.
-
-        :return: (account.move.line, {item id: last day charged})
-        """
+    def _interest_items_sql(self, select, partners=None, after=0):
+        """The receivable items owing interest up to the run's date: overdue past
+        the grace days with days not yet charged, open or paid late since; of
+        the given commercial partners, else of those after `after`."""
         company = self.company_id
         grace = company.credit_interest_grace_days
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model(["credit_charge_type"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["credit.interest.accrual"].flush_model()
+        return SQL(
+            """
+            SELECT %(select)s
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+              JOIN account_move move ON move.id = line.move_id
+              JOIN res_partner partner ON partner.id = line.partner_id
+              LEFT JOIN LATERAL (
+                    SELECT MAX(accrual.date_to) AS date_to
+                      FROM credit_interest_accrual accrual
+                     WHERE accrual.move_line_id = line.id
+                       AND accrual.kind = 'interest' AND accrual.state = 'invoiced'
+              ) charged ON TRUE
+             WHERE line.company_id = %(company)s
+               AND account.account_type = 'asset_receivable'
+               AND line.parent_state = 'posted'
+               AND line.balance > 0
+               AND NOT COALESCE(line.followup_excluded, FALSE)
+               AND (%(on_interest)s OR move.credit_charge_type IS DISTINCT FROM 'interest')
+               AND line.date_maturity + %(grace)s < %(date)s
+               AND COALESCE(charged.date_to, line.date_maturity + %(grace)s) < %(date)s
+               AND (NOT line.reconciled OR EXISTS (
+                    SELECT 1
+                      FROM account_partial_reconcile partial
+                      JOIN account_move_line payment ON payment.id = partial.credit_move_id
+                     WHERE partial.debit_move_id = line.id
+                       AND payment.date
+                           > COALESCE(charged.date_to, line.date_maturity + %(grace)s)
+               ))
+               AND partner.commercial_partner_id > %(after)s
+               AND (%(all)s OR partner.commercial_partner_id = ANY(%(partners)s))
+            """,
+            select=select,
+            company=company.id,
+            on_interest=company.credit_interest_on_interest,
+            grace=grace,
+            date=self.date,
+            after=after,
+            all=partners is None,
+            partners=partners.ids if partners is not None else [],
+        )
+
+    def _get_interest_items(self, partners=None):
+        """:return: (account.move.line, {item id: last day charged})"""
         rows = self.env.execute_query(
             SQL(
-                """
-                SELECT line.id, charged.date_to
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN account_move move ON move.id = line.move_id
-                  LEFT JOIN LATERAL (
-                        SELECT MAX(accrual.date_to) AS date_to
-                          FROM credit_interest_accrual accrual
-                         WHERE accrual.move_line_id = line.id
-                           AND accrual.kind = 'interest' AND accrual.state = 'invoiced'
-                  ) charged ON TRUE
-                 WHERE line.company_id = %(company)s
-                   AND account.account_type = 'asset_receivable'
-                   AND line.parent_state = 'posted'
-                   AND line.balance > 0
-                   AND NOT COALESCE(line.followup_excluded, FALSE)
-                   AND (%(on_interest)s OR move.credit_charge_type IS DISTINCT FROM 'interest')
-                   AND line.date_maturity + %(grace)s < %(date)s
-                   AND COALESCE(charged.date_to, line.date_maturity + %(grace)s) < %(date)s
-                   AND (NOT line.reconciled OR EXISTS (
-                        SELECT 1
-                          FROM account_partial_reconcile partial
-                          JOIN account_move_line payment ON payment.id = partial.credit_move_id
-                         WHERE partial.debit_move_id = line.id
-                           AND payment.date
-                               > COALESCE(charged.date_to, line.date_maturity + %(grace)s)
-                   ))
-              ORDER BY line.id
-                """,
-                company=company.id,
-                on_interest=company.credit_interest_on_interest,
-                grace=grace,
-                date=self.date,
+                "%s ORDER BY line.id",
+                self._interest_items_sql(SQL("line.id, charged.date_to"), partners),
             )
         )
         items = self.env["account.move.line"].browse([row[0] for row in rows])
         items.fetch(["partner_id", "move_id", "date_maturity", "amount_currency", "currency_id"])
         return items, {row[0]: row[1] for row in rows if row[1]}
+
+    def _get_interest_partner_ids(self, after, limit):
+        """Commercial partners owing interest, after `after`, by id."""
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM (%s) owing ORDER BY id LIMIT %s",
+                self._interest_items_sql(
+                    SQL("DISTINCT partner.commercial_partner_id AS id"), after=after
+                ),
+                limit,
+            )
+        )
+        return [row[0] for row in rows]
 
     def _get_payments(self, items):
         """{item id: [(date, amount in the item's currency)]} of what was matched
@@ -288,13 +322,14 @@ class CreditInterestRun(models.Model):
     # Invoicing
     # ------------------------------------------------------------------
 
-    def _invoice_accruals(self):
+    def _invoice_accruals(self, accruals=None):
         company = self.company_id
+        accruals = self.accrual_ids if accruals is None else accruals
         products = {
             "interest": company.credit_interest_product_id,
             "compensation": company.credit_interest_compensation_product_id,
         }
-        groups = self.accrual_ids.grouped(lambda accrual: (accrual.partner_id, accrual.currency_id))
+        groups = accruals.grouped(lambda accrual: (accrual.partner_id, accrual.currency_id))
         keys = list(groups)
         invoices = (
             self.env["account.move"]
@@ -315,7 +350,7 @@ class CreditInterestRun(models.Model):
             for accrual, line in zip(groups[key], lines, strict=True):
                 # Charges are the run's record (read-only for users).
                 accrual.sudo().invoice_line_id = line
-        self.invoice_ids = invoices
+        self.invoice_ids |= invoices
         self._log_on_invoices(groups, keys, invoices)
 
     def _log_on_invoices(self, groups, keys, invoices):
@@ -358,10 +393,36 @@ class CreditInterestRun(models.Model):
     # Scheduled action
     # ------------------------------------------------------------------
 
+    def _process_batch(self, limit):
+        """Charge and invoice the next customers of a scheduled run.
+
+        :return: (customers done, whether some are left)
+        """
+        self.ensure_one()
+        partner_ids = self._get_interest_partner_ids(self.cursor_partner_id, limit + 1)
+        batch = self.env["res.partner"].browse(partner_ids[:limit])
+        if batch:
+            self.env.cr.execute(
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", INTEREST_LOCK_KEY, self.company_id.id)
+            )
+            # Charges are the run's record (read-only for users).
+            accruals = (
+                self.env["credit.interest.accrual"]
+                .sudo()
+                .create(self._prepare_accrual_vals_list(batch))
+            )
+            self._invoice_accruals(accruals)
+            self.cursor_partner_id = batch[-1].id
+        more = len(partner_ids) > limit
+        if not more:
+            self.state = "done"
+        return len(batch), more
+
     @api.model
-    def _cron_accrue_late_interest(self):
-        """Charge the late interest of the next company due this month, and report
-        the companies left: Odoo's scheduler calls again after a commit."""
+    def _cron_accrue_late_interest(self, limit=BATCH_SIZE):
+        """Charge the late interest of the next customers of the next company due
+        this month, and report what is left: Odoo's scheduler calls again after
+        a commit, until every due company has its run for the month."""
         today = fields.Date.context_today(self)
         # A system job: every company, whichever the companies of its user.
         self = self.sudo()
@@ -370,21 +431,27 @@ class CreditInterestRun(models.Model):
             .search([("credit_interest_enabled", "=", True)], order="id")
             .filtered(lambda company: company.credit_interest_run_day <= today.day)
         )
-        done = {
-            run.company_id
-            for run in self.search(
-                [
-                    ("company_id", "in", companies.ids),
-                    ("state", "=", "done"),
-                    ("date", ">=", today.replace(day=1)),
-                ]
-            )
-        }
-        due = [company for company in companies if company not in done]
-        if due:
-            run = self.with_company(due[0]).create({"company_id": due[0].id, "date": today})
-            run.action_invoice()
-        self.env["ir.cron"]._notify_progress(done=min(len(due), 1), remaining=max(len(due) - 1, 0))
+        this_month = self.search(
+            [
+                ("company_id", "in", companies.ids),
+                ("date", ">=", today.replace(day=1)),
+                "|",
+                ("state", "=", "done"),
+                ("scheduled", "=", True),
+            ]
+        )
+        done = this_month.filtered(lambda run: run.state == "done").company_id
+        due = companies - done
+        if not due:
+            self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+            return
+        company = due[0]
+        run = this_month.filtered(lambda run: run.company_id == company)[:1] or self.with_company(
+            company
+        ).create({"company_id": company.id, "date": today, "scheduled": True})
+        company._credit_interest_check_settings()
+        count, more = run._process_batch(limit)
+        self.env["ir.cron"]._notify_progress(done=count, remaining=int(more) + len(due) - 1)
 
 
 def _interest_periods(start, end, amount, payments, rate_table, day_count):

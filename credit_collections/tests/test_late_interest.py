@@ -390,3 +390,29 @@ class TestLateInterest(CreditCollectionsCommon):
         few = count()
         customers(6)
         self.assertEqual(count(), few)
+
+    def test_scheduled_run_charges_a_batch_of_customers_per_call(self):
+        # Two late payers, one customer per call: the first call charges one and
+        # asks to be called again, the second charges the other and ends the run.
+        other = self._create_customer("Other Late Payer")
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        self._create_invoice(other, 10000.0, days_overdue=60)
+        # Only this company charges interest here (the demo company may too).
+        self.env["res.company"].search([("id", "!=", self.company.id)]).write(
+            {"credit_interest_enabled": False}
+        )
+        cron = self.env.ref("credit_collections.ir_cron_accrue_late_interest")
+        progress = cron._add_progress()[1]
+        runs = self.env["credit.interest.run"].with_context(ir_cron_progress_id=progress.id)
+        mine = [("company_id", "=", self.company.id)]
+        with freeze_time(datetime.combine(self.today, time(12))):
+            runs._cron_accrue_late_interest(limit=1)
+            run = runs.search(mine)
+            self.assertEqual((run.state, len(run.invoice_ids)), ("draft", 1))
+            self.assertEqual(progress.done, 1)
+            self.assertGreater(progress.remaining, 0)
+            runs._cron_accrue_late_interest(limit=1)
+        self.assertEqual(runs.search(mine), run, "the same run goes on")
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.invoice_ids.partner_id, self.late_payer | other)
+        self.assertEqual(run.invoice_ids.mapped("amount_total"), [197.26, 197.26])

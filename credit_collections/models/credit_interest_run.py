@@ -3,13 +3,16 @@ from datetime import date, timedelta
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, format_amount
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_amount, format_date
 
 RUN_STATES = [
     ("draft", "Preview"),
     ("done", "Invoiced"),
 ]
+# Set by the run itself (a preview, its invoicing, the scheduled action), never
+# by hand: writing them would close a run without invoicing it, or reopen one.
+RUN_SYSTEM_FIELDS = {"state", "invoice_ids", "scheduled", "cursor_partner_id", "user_id"}
 DAY_COUNTS = {"actual_365": 365, "actual_360": 360}
 # Customers charged per call of the scheduled action.
 BATCH_SIZE = 100
@@ -59,7 +62,7 @@ class CreditInterestRun(models.Model):
     @api.depends("date")
     def _compute_name(self):
         for run in self:
-            run.name = self.env._("Late interest to %(date)s", date=run.date)
+            run.name = self.env._("Late interest to %(date)s", date=format_date(self.env, run.date))
 
     @api.constrains("date", "company_id")
     def _check_date(self):
@@ -80,6 +83,39 @@ class CreditInterestRun(models.Model):
                 raise ValidationError(
                     self.env._("Date: a run cannot be dated before the last invoiced run.")
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                # Forms send the defaults along: only other values are refused.
+                self._check_system_fields(
+                    {
+                        name
+                        for name in vals
+                        if not (name == "state" and vals[name] == "draft")
+                        and not (name == "user_id" and vals[name] == self.env.uid)
+                    }
+                )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._check_system_fields(set(vals))
+            if any(run.state != "draft" for run in self):
+                raise UserError(self.env._("This run is already invoiced: it cannot be changed."))
+        return super().write(vals)
+
+    def _check_system_fields(self, field_names):
+        forbidden = field_names & RUN_SYSTEM_FIELDS
+        if forbidden:
+            raise AccessError(
+                self.env._(
+                    "These fields of a late interest run are set by the run itself: "
+                    "%(fields)s. Use Compute Preview and Create Invoices.",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_done(self):
@@ -110,7 +146,8 @@ class CreditInterestRun(models.Model):
                 SQL("SELECT pg_advisory_xact_lock(%s, %s)", INTEREST_LOCK_KEY, run.company_id.id)
             )
             run._invoice_accruals()
-            run.state = "done"
+            # The run's own outcome (see RUN_SYSTEM_FIELDS).
+            run.sudo().state = "done"
 
     def _check_draft(self):
         if self.state != "draft":
@@ -293,6 +330,9 @@ class CreditInterestRun(models.Model):
             .move_id.ids
         )
         source_currency = company.credit_interest_compensation_currency_id or company.currency_id
+        first_item_of = {}
+        for item in items:
+            first_item_of.setdefault(item.move_id.id, item)
         vals_list = []
         for invoice in invoices:
             partner = invoice.commercial_partner_id
@@ -300,7 +340,7 @@ class CreditInterestRun(models.Model):
                 company.credit_interest_compensation_companies_only and not partner.is_company
             ):
                 continue
-            line = items.filtered(lambda item, invoice=invoice: item.move_id == invoice)[:1]
+            line = first_item_of[invoice.id]
             vals_list.append(
                 {
                     "run_id": self.id,
@@ -350,7 +390,8 @@ class CreditInterestRun(models.Model):
             for accrual, line in zip(groups[key], lines, strict=True):
                 # Charges are the run's record (read-only for users).
                 accrual.sudo().invoice_line_id = line
-        self.invoice_ids |= invoices
+        # The run's own record of what it invoiced (see RUN_SYSTEM_FIELDS).
+        self.sudo().invoice_ids |= invoices
         self._log_on_invoices(groups, keys, invoices)
 
     def _log_on_invoices(self, groups, keys, invoices):

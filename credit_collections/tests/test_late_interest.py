@@ -4,7 +4,7 @@ import psycopg2
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -283,6 +283,23 @@ class TestLateInterest(CreditCollectionsCommon):
                     "amount": 1.0,
                 }
             )
+
+    def test_a_credit_manager_cannot_close_or_reopen_a_run_by_hand(self):
+        # Over RPC, writing the state would close a run without invoicing it (its
+        # preview cancelled) or reopen an invoiced one.
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        runs = self.env["credit.interest.run"].with_user(self.credit_manager)
+        draft = runs.create({"date": self.today})
+        draft.action_compute()
+        for vals in ({"state": "done"}, {"invoice_ids": [Command.set([])]}, {"scheduled": True}):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                draft.write(vals)
+        with self.assertRaises(AccessError):
+            runs.create({"date": self.today, "state": "done"})
+        draft.action_invoice()
+        self.assertEqual(draft.state, "done")
+        with self.assertRaisesRegex(UserError, "already invoiced"):
+            draft.write({"date": self.today - timedelta(days=1)})
 
     def test_bad_input_is_refused_naming_the_field(self):
         with self.assertRaisesRegex(ValidationError, "Annual Rate"):

@@ -12,8 +12,11 @@ runs with the ORM cache emptied before each:
 - every scheduled action of the addon found in the database, each run through
   its scheduled action (method_direct_trigger) in a savepoint rolled back after
   each run, so that each run does the same work;
-- last, as it changes the data: the scheduled follow-up run, once (emails
-  queued, not sent), then once more (nothing left to do).
+- then, as it changes the data: the scheduled follow-up run, once (emails
+  queued, not sent), then once more (nothing left to do);
+- last, as it invoices: the late interest, its scheduled action run to its end
+  at 1.5 % a month and 40.00 per late invoice, then a second run the same day
+  that charges nothing (benchmarks/interest_run.py).
 
 With --peer-results FILE (the JSON of benchmarks/oca.py, measured on a
 database of its own built from the same generator and sizes), each operation
@@ -42,6 +45,7 @@ import credit_check
 import dataset
 import followup_run
 import harness
+import interest_run
 
 from odoo import fields
 
@@ -375,8 +379,9 @@ def main():
 
         crons = addon_crons(env)
         followup_crons = crons.filtered(lambda cron: FOLLOWUP_METHOD in (cron.code or ""))
+        interest_cron = env.ref(interest_run.CRON_XMLID)
         cron_outcomes = {}
-        for cron in crons - followup_crons:
+        for cron in crons - followup_crons - interest_cron:
             result, created = measure_cron(env, data, cron, args.repeat, expected_cron, problems)
             results.append(result)
             cron_outcomes[cron.name] = created
@@ -413,6 +418,12 @@ def main():
                     )
             followup_run.print_report(first, data, args.log_queries)
 
+        # Last: it invoices the late payers.
+        interest_results, interest_summary, interest_problems = interest_run.run_interest(env, data)
+        results += interest_results
+        problems += [f"late interest: {problem}" for problem in interest_problems]
+        interest_run.print_summary(interest_summary)
+
         sizes = data.sizes()
         peer_documents, peers = [], {}
         for peer_path in args.peer_results:
@@ -436,7 +447,7 @@ def main():
         )
         harness.print_table(table)
         if args.log_queries:
-            harness.print_queries(results[: -len(followup_reports) or None])
+            harness.print_queries([result for result in results if result.measurement.sql])
         path = harness.result_path(args, BENCHMARK, no_documents=args.no_documents)
         if path:
             others = other_sizes(args.results_dir, path)
@@ -451,6 +462,7 @@ def main():
                 "checks": checks,
                 "refusals": refusals,
                 "scheduled_actions": cron_outcomes,
+                "late_interest": interest_summary,
                 "followup_runs": {
                     label: followup_run.report_json(report) for label, report in followup_reports
                 },

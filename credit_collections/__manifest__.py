@@ -16,6 +16,7 @@
         "data/ir_cron_data.xml",
         "report/credit_followup_templates.xml",
         "report/credit_followup_letter_report.xml",
+        "report/report_invoice_templates.xml",
         "data/mail_template_data.xml",
         "data/credit_followup_policy_data.xml",
         "wizards/credit_limit_wizard_views.xml",
@@ -34,6 +35,7 @@
         "views/credit_followup_history_views.xml",
         "views/credit_promise_views.xml",
         "views/account_move_views.xml",
+        "views/account_payment_term_views.xml",
         "views/credit_collections_menus.xml",
     ],
     "demo": [

@@ -16,3 +16,4 @@ from . import ir_actions_report
 from . import credit_interest_rate
 from . import credit_interest_run
 from . import credit_interest_accrual
+from . import account_payment_term

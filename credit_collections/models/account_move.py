@@ -40,6 +40,31 @@ class AccountMove(models.Model):
         help="Set on the invoices Credit & Collections issues for its charges.",
     )
 
+    # An interest invoice refers to the invoices it charges for (with Odoo's
+    # debit-note module, also by its "Original Invoice Debited" when there is one).
+    credit_interest_source_ids = fields.Many2many(
+        "account.move",
+        "credit_interest_invoice_source_rel",
+        "interest_move_id",
+        "source_move_id",
+        string="Late Interest For",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="The invoices whose late payment this invoice charges.",
+    )
+    credit_interest_invoice_ids = fields.Many2many(
+        "account.move",
+        "credit_interest_invoice_source_rel",
+        "source_move_id",
+        "interest_move_id",
+        string="Late Interest Invoices",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="The invoices that charged late interest or compensation on this one.",
+    )
+
     @api.depends("line_ids.followup_excluded", "line_ids.followup_exclusion_reason")
     def _compute_followup_excluded(self):
         for move in self:
@@ -151,6 +176,62 @@ class AccountMove(models.Model):
             ]
         )
         to_print.invalidate_recordset(["invoice_pdf_report_id", "invoice_pdf_report_file"])
+
+    def _credit_late_payment_terms(self):
+        """What a late payment of this customer invoice costs, as printed on it
+        when the company says so: "" when nothing is charged."""
+        self.ensure_one()
+        company = self.company_id
+        partner = self.commercial_partner_id.with_company(company)
+        term = self.invoice_payment_term_id
+        if (
+            self.move_type != "out_invoice"
+            or self.credit_charge_type
+            or not company.credit_interest_enabled
+            or not company.credit_interest_print_terms
+            or partner.credit_interest_exempt
+            or term.credit_interest_rule == "none"
+        ):
+            return ""
+        day = self.invoice_date or fields.Date.context_today(self)
+        # Whoever prints the invoice (a salesperson, the portal customer) is told
+        # the rate, though only credit users read the rate table.
+        rate = self.env["credit.interest.rate"].sudo()._get_rate_today(company, partner, term, day)
+        compensation = company.credit_interest_compensation_amount
+        if company.credit_interest_compensation_companies_only and not partner.is_company:
+            compensation = 0.0
+        amount = format_amount(
+            self.env,
+            compensation,
+            company.credit_interest_compensation_currency_id or company.currency_id,
+        )
+        # Formatted outside the translated calls: the terms extractor reads their
+        # arguments as literals.
+        rate_text = f"{rate:g}"
+        if rate and compensation:
+            terms = self.env._(
+                "Late payments bear interest at %(rate)s %% a year and a fixed compensation "
+                "of %(amount)s per late invoice.",
+                rate=rate_text,
+                amount=amount,
+            )
+        elif rate:
+            terms = self.env._(
+                "Late payments bear interest at %(rate)s %% a year.", rate=rate_text
+            )
+        elif compensation:
+            terms = self.env._(
+                "Late payments bear a fixed compensation of %(amount)s per late invoice.",
+                amount=amount,
+            )
+        else:
+            return ""
+        if rate and company.credit_interest_grace_days:
+            terms += " " + self.env._(
+                "Interest runs from %(days)s days after the due date.",
+                days=company.credit_interest_grace_days,
+            )
+        return terms
 
     def _post(self, soft=True):
         self._credit_check_invoices_before_posting()

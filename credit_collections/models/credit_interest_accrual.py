@@ -83,6 +83,9 @@ class CreditInterestAccrual(models.Model):
         self.ensure_one()
         product = products[self.kind]
         source = self.move_id.name
+        # Formatted outside the translated call: the terms extractor reads its
+        # arguments as literals.
+        rate = f"{self.rate:g}"
         if self.kind == "compensation":
             name = self.env._(
                 "Recovery compensation for late payment of %(document)s", document=source
@@ -96,7 +99,7 @@ class CreditInterestAccrual(models.Model):
                 date_to=format_date(self.env, self.date_to),
                 days=self.days,
                 base=format_amount(self.env, self.base_amount, self.currency_id),
-                rate=f"{self.rate:g}",
+                rate=rate,
             )
         return {
             "product_id": product.id,

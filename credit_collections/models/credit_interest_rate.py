@@ -1,3 +1,5 @@
+from datetime import date
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -5,7 +7,8 @@ from odoo.exceptions import ValidationError
 class CreditInterestRate(models.Model):
     """One entry of a late-interest rate table: the annual rate in force from a
     date until the next entry. A company has one table; a customer may have its
-    own (entries with the customer set), which then replaces the company's."""
+    own (entries with the customer set), which then replaces the company's and
+    its margin; a payment term may carry its own rate (account.payment.term)."""
 
     _name = "credit.interest.rate"
     _description = "Late Interest Rate"
@@ -62,11 +65,16 @@ class CreditInterestRate(models.Model):
                 )
 
     @api.model
-    def _get_rate_periods(self, company, partners):
-        """Rate table of each customer: its own, else the company's.
+    def _get_item_rate_tables(self, company, items):
+        """Rate table of each receivable item, by precedence: its customer's own
+        table, else the late-interest rule of its payment terms, else the
+        company's table. The margin is added to the company's table only: a
+        customer's table and a term's rate are charged as they stand.
 
-        :return: {partner id: [(date_from, annual rate % with the margin)] by date}
+        :return: {item id: [(date_from, annual rate %)] by date, or None when
+            its payment terms say no late-payment charges at all}
         """
+        partners = items.partner_id.commercial_partner_id
         entries = self.search(
             [
                 ("company_id", "=", company.id),
@@ -82,5 +90,42 @@ class CreditInterestRate(models.Model):
         ]
         own = {}
         for entry in entries.filtered("partner_id"):
-            own.setdefault(entry.partner_id.id, []).append((entry.date_from, entry.rate + margin))
-        return {partner.id: own.get(partner.id, company_table) for partner in partners}
+            own.setdefault(entry.partner_id.id, []).append((entry.date_from, entry.rate))
+        tables = {}
+        for line in items:
+            partner = line.partner_id.commercial_partner_id
+            term = line.move_id.invoice_payment_term_id
+            if partner.id in own:
+                tables[line.id] = own[partner.id]
+            elif term.credit_interest_rule == "fixed":
+                tables[line.id] = [(date.min, term.credit_interest_rate)]
+            elif term.credit_interest_rule == "none":
+                tables[line.id] = None
+            else:
+                tables[line.id] = company_table
+        return tables
+
+    @api.model
+    def _get_rate_today(self, company, partner, term, day):
+        """The annual rate a customer's invoice with these terms bears on a day
+        (0 when none), by the precedence of _get_item_rate_tables."""
+        own_table = self.search(
+            [("company_id", "=", company.id), ("partner_id", "=", partner.id)],
+            order="date_from desc, id desc",
+        )
+        if own_table:
+            return next((entry.rate for entry in own_table if entry.date_from <= day), 0.0)
+        if term.credit_interest_rule == "fixed":
+            return term.credit_interest_rate
+        if term.credit_interest_rule == "none":
+            return 0.0
+        entry = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("partner_id", "=", False),
+                ("date_from", "<=", day),
+            ],
+            order="date_from desc, id desc",
+            limit=1,
+        )
+        return entry.rate + company.credit_interest_margin if entry else 0.0

@@ -1,6 +1,8 @@
+import logging
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
+from psycopg2 import errors
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -19,6 +21,11 @@ BATCH_SIZE = 100
 # First key of the transaction-level lock an interest run holds on its company
 # while it invoices: "CCIN".
 INTEREST_LOCK_KEY = 0x4343494E
+
+# What a second run meets when another one charged the same days first.
+CONCURRENT_ERRORS = (errors.UniqueViolation, errors.SerializationFailure)
+
+_logger = logging.getLogger(__name__)
 
 
 class CreditInterestRun(models.Model):
@@ -141,13 +148,29 @@ class CreditInterestRun(models.Model):
         """Invoice the preview, computed anew, one invoice per customer and
         currency, and close the run."""
         for run in self:
+            run._check_draft()
+            run._lock_company()
             run.action_compute()
-            run.env.cr.execute(
-                SQL("SELECT pg_advisory_xact_lock(%s, %s)", INTEREST_LOCK_KEY, run.company_id.id)
-            )
-            run._invoice_accruals()
+            try:
+                with self.env.cr.savepoint():
+                    run._invoice_accruals()
+            except CONCURRENT_ERRORS as error:
+                raise UserError(
+                    self.env._(
+                        "Another run charged some of these items at the same moment. Compute "
+                        "the preview again: it leaves out what is charged."
+                    )
+                ) from error
             # The run's own outcome (see RUN_SYSTEM_FIELDS).
             run.sudo().state = "done"
+
+    def _lock_company(self):
+        # One run invoices a company at a time; a second one waits, then finds
+        # the days charged (or, working on what it read before, is refused by
+        # the accruals' unique index).
+        self.env.cr.execute(
+            SQL("SELECT pg_advisory_xact_lock(%s, %s)", INTEREST_LOCK_KEY, self.company_id.id)
+        )
 
     def _check_draft(self):
         if self.state != "draft":
@@ -170,9 +193,9 @@ class CreditInterestRun(models.Model):
                 ).credit_interest_exempt
             )
         )
+        rates = self.env["credit.interest.rate"]._get_item_rate_tables(company, items)
+        items = items.filtered(lambda line: rates[line.id] is not None)
         payments = self._get_payments(items)
-        partners = items.partner_id.commercial_partner_id
-        rates = self.env["credit.interest.rate"]._get_rate_periods(company, partners)
         vals_list = []
         for line in items:
             partner = line.partner_id.commercial_partner_id
@@ -185,7 +208,7 @@ class CreditInterestRun(models.Model):
                 self.date,
                 abs(line.amount_currency),
                 payments.get(line.id, []),
-                rates[partner.id],
+                rates[line.id],
                 company.credit_interest_day_count,
             ):
                 vals_list.append(
@@ -264,6 +287,7 @@ class CreditInterestRun(models.Model):
         )
         items = self.env["account.move.line"].browse([row[0] for row in rows])
         items.fetch(["partner_id", "move_id", "date_maturity", "amount_currency", "currency_id"])
+        items.move_id.fetch(["invoice_payment_term_id", "move_type", "credit_charge_type"])
         return items, {row[0]: row[1] for row in rows if row[1]}
 
     def _get_interest_partner_ids(self, after, limit):
@@ -414,16 +438,43 @@ class CreditInterestRun(models.Model):
                     "amount": format_amount(self.env, amount, invoice.currency_id),
                 }
         self.env["account.move"].browse(bodies)._message_log_batch(bodies=bodies)
+        partner_bodies = {}
+        for key, invoice in zip(keys, invoices, strict=True):
+            partner_bodies.setdefault(key[0].id, []).append(
+                Markup(
+                    escape(
+                        self.env._(
+                            "Late interest and compensation invoiced in %(invoice)s: %(amount)s."
+                        )
+                    )
+                )
+                % {
+                    "invoice": invoice._get_html_link(),
+                    "amount": format_amount(self.env, invoice.amount_total, invoice.currency_id),
+                }
+            )
+        self.env["res.partner"].browse(partner_bodies)._message_log_batch(
+            bodies={
+                partner_id: Markup("<br/>").join(lines)
+                for partner_id, lines in partner_bodies.items()
+            }
+        )
 
     def _prepare_invoice_vals(self, partner, currency, accruals, products):
-        return {
+        sources = accruals.move_id
+        references = {"credit_interest_source_ids": [fields.Command.set(sources.ids)]}
+        # Odoo's debit-note link, where its module is installed, names one origin.
+        if "debit_origin_id" in self.env["account.move"]._fields and len(sources) == 1:
+            references["debit_origin_id"] = sources.id
+        if self.company_id.credit_interest_journal_id:
+            references["journal_id"] = self.company_id.credit_interest_journal_id.id
+        return references | {
             "partner_id": partner.id,
             "company_id": self.company_id.id,
-            "journal_id": self.company_id.credit_interest_journal_id.id,
             "currency_id": currency.id,
             "invoice_date": self.date,
             "ref": self.env._("Late payment interest"),
-            "invoice_origin": ", ".join(sorted(set(accruals.move_id.mapped("name")))),
+            "invoice_origin": ", ".join(sorted(set(sources.mapped("name")))),
             "invoice_line_ids": [
                 fields.Command.create(accrual._prepare_invoice_line_vals(products))
                 for accrual in accruals
@@ -443,21 +494,56 @@ class CreditInterestRun(models.Model):
         partner_ids = self._get_interest_partner_ids(self.cursor_partner_id, limit + 1)
         batch = self.env["res.partner"].browse(partner_ids[:limit])
         if batch:
-            self.env.cr.execute(
-                SQL("SELECT pg_advisory_xact_lock(%s, %s)", INTEREST_LOCK_KEY, self.company_id.id)
-            )
-            # Charges are the run's record (read-only for users).
-            accruals = (
-                self.env["credit.interest.accrual"]
-                .sudo()
-                .create(self._prepare_accrual_vals_list(batch))
-            )
-            self._invoice_accruals(accruals)
+            self._lock_company()
+            self._charge_safely(batch)
             self.cursor_partner_id = batch[-1].id
         more = len(partner_ids) > limit
         if not more:
             self.state = "done"
         return len(batch), more
+
+    def _charge_safely(self, partners):
+        """Charge and invoice customers together, in a savepoint: when anything
+        fails nothing of the batch is kept and each customer is charged again
+        alone, so that a failing customer is logged on it and skipped (its days
+        stay uncharged for the next run) and the others go on."""
+        try:
+            with self.env.cr.savepoint():
+                # Charges are the run's record (read-only for users).
+                accruals = (
+                    self.env["credit.interest.accrual"]
+                    .sudo()
+                    .create(self._prepare_accrual_vals_list(partners))
+                )
+                self._invoice_accruals(accruals)
+                return
+        except Exception as error:
+            self.env.invalidate_all()
+            if isinstance(error, CONCURRENT_ERRORS):
+                _logger.info(
+                    "Late interest of partners %s charged by a concurrent run", partners.ids
+                )
+                return
+            if len(partners) > 1:
+                _logger.warning(
+                    "Late interest of %s customers failed, charged one by one: %s",
+                    len(partners),
+                    error,
+                )
+                for partner in partners:
+                    self._charge_safely(partner)
+                return
+            _logger.warning("Late interest of partner %s failed", partners.ids, exc_info=True)
+            partners.message_post(
+                body=self.env._(
+                    "Late interest could not be charged by %(run)s: %(error)s. Nothing was "
+                    "charged; the days wait for the next run.",
+                    run=self.name,
+                    error=str(error),
+                ),
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+            )
 
     @api.model
     def _cron_accrue_late_interest(self, limit=BATCH_SIZE):

@@ -200,6 +200,11 @@ class ResCompany(models.Model):
         default=True,
         help="Off: interest invoices are left in draft for review.",
     )
+    credit_interest_print_terms = fields.Boolean(
+        string="Print Late-Payment Terms",
+        help="Customer invoices say what a late payment costs (rate and compensation), "
+        "so that customers are told upfront.",
+    )
     credit_interest_run_day = fields.Integer(
         string="Interest Run Day",
         default=1,
@@ -218,6 +223,30 @@ class ResCompany(models.Model):
         companies = super().create(vals_list)
         companies._credit_create_default_followup_policy()
         return companies
+
+    def write(self, vals):
+        if vals.get("credit_interest_enabled"):
+            self._credit_interest_fill_defaults(vals)
+        return super().write(vals)
+
+    def _credit_interest_fill_defaults(self, vals):
+        """Turning late interest on needs products and a journal: take the addon's
+        products and the company's first sales journal where none is set or
+        given, rather than refusing the settings on their first save."""
+        self._credit_set_default_products()
+        if vals.get("credit_interest_journal_id"):
+            return
+        for company in self.filtered(lambda company: not company.credit_interest_journal_id):
+            journal = company._credit_interest_default_journal()
+            if journal:
+                company.write({"credit_interest_journal_id": journal.id})
+
+    def _credit_interest_default_journal(self):
+        self.ensure_one()
+        return self.env["account.journal"].search(
+            [("type", "=", "sale"), *self.env["account.journal"]._check_company_domain(self)],
+            limit=1,
+        )
 
     def _credit_create_default_followup_policy(self):
         """The default follow-up ladder, for companies that have no policy yet."""
@@ -406,19 +435,9 @@ class ResCompany(models.Model):
         Rate = self.env["credit.interest.rate"]
         self._credit_set_default_products()
         for company in self:
-            vals = {"credit_interest_enabled": True}
+            vals = {"credit_interest_enabled": True, "credit_interest_print_terms": True}
             if not company.credit_interest_journal_id:
-                vals["credit_interest_journal_id"] = (
-                    self.env["account.journal"]
-                    .search(
-                        [
-                            ("type", "=", "sale"),
-                            *self.env["account.journal"]._check_company_domain(company),
-                        ],
-                        limit=1,
-                    )
-                    .id
-                )
+                vals["credit_interest_journal_id"] = company._credit_interest_default_journal().id
             if preset == "eu_directive":
                 vals.update(
                     credit_interest_margin=8.0,
@@ -431,11 +450,10 @@ class ResCompany(models.Model):
                 vals.update(credit_interest_margin=0.0, credit_interest_compensation_amount=0.0)
                 table = [(fields.Date.to_date("2000-01-01"), 18.0)]
             company.write(vals)
-            existing = set(
-                Rate.search([("company_id", "=", company.id), ("partner_id", "=", False)]).mapped(
-                    "date_from"
-                )
-            )
+            # The preset's table replaces the company's (customers' own tables stay):
+            # a directive's reference rates under "1.5 % a month" would charge them.
+            # Charges already computed keep the rate they were computed at.
+            Rate.search([("company_id", "=", company.id), ("partner_id", "=", False)]).unlink()
             Rate.create(
                 [
                     {
@@ -447,6 +465,5 @@ class ResCompany(models.Model):
                         "rate": rate,
                     }
                     for date_from, rate in table
-                    if date_from not in existing
                 ]
             )

@@ -98,6 +98,9 @@ class ResConfigSettings(models.TransientModel):
     credit_interest_auto_post = fields.Boolean(
         related="company_id.credit_interest_auto_post", readonly=False
     )
+    credit_interest_print_terms = fields.Boolean(
+        related="company_id.credit_interest_print_terms", readonly=False
+    )
     credit_interest_run_day = fields.Integer(
         related="company_id.credit_interest_run_day", readonly=False
     )

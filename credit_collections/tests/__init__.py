@@ -15,3 +15,6 @@ from . import test_followup_documents
 from . import test_credit_hold_attacks
 from . import test_access_matrix
 from . import test_late_interest
+from . import test_late_interest_rules
+from . import test_late_interest_concurrency
+from . import test_interest_tour

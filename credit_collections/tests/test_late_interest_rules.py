@@ -1,3 +1,6 @@
+import os
+import subprocess
+import tempfile
 from datetime import date, datetime, time, timedelta
 from unittest.mock import patch
 
@@ -47,6 +50,19 @@ class TestLateInterestRules(CreditCollectionsCommon):
             .create({"amount": amount, "payment_date": paid_on})
             ._create_payments()
         )
+
+    def _pdf_text(self, pdf):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "invoice.pdf")
+            with open(path, "wb") as file:
+                file.write(pdf)
+            result = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", path, "-"],
+                capture_output=True,
+                check=True,
+                text=True,
+            )
+        return " ".join(result.stdout.split())
 
     def _receivable(self, move):
         return move.line_ids.filtered(lambda line: line.account_type == "asset_receivable")
@@ -341,12 +357,13 @@ class TestLateInterestRules(CreditCollectionsCommon):
         self.assertIn("a fixed compensation of", text)
         self.assertIn("40.00", text)
         self.assertIn("5 days after the due date", text)
-        html = (
+        # On the PDF the customer receives, as wkhtmltopdf prints it.
+        pdf = (
             self.env["ir.actions.report"]
-            ._render_qweb_html("account.report_invoice", invoice.ids)[0]
-            .decode()
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf("account.account_invoices", invoice.ids)[0]
         )
-        self.assertIn("Late payments bear interest at 12 % a year", html)
+        self.assertIn("Late payments bear interest at 12 % a year", self._pdf_text(pdf))
         # A payment term's own rate; a private person owes no compensation here.
         self.company.credit_interest_compensation_companies_only = True
         person = self._create_customer("Private Buyer", is_company=False)

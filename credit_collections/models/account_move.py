@@ -216,9 +216,7 @@ class AccountMove(models.Model):
                 amount=amount,
             )
         elif rate:
-            terms = self.env._(
-                "Late payments bear interest at %(rate)s %% a year.", rate=rate_text
-            )
+            terms = self.env._("Late payments bear interest at %(rate)s %% a year.", rate=rate_text)
         elif compensation:
             terms = self.env._(
                 "Late payments bear a fixed compensation of %(amount)s per late invoice.",

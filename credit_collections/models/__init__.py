@@ -17,3 +17,5 @@ from . import credit_interest_rate
 from . import credit_interest_run
 from . import credit_interest_accrual
 from . import account_payment_term
+from . import credit_installment_plan
+from . import credit_installment_line

@@ -40,6 +40,41 @@ class AccountMove(models.Model):
         help="Set on the invoices Credit & Collections issues for its charges.",
     )
 
+    credit_installment_plan_id = fields.Many2one(
+        "credit.installment.plan",
+        string="Installment Plan Entry Of",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="base.group_user",
+    )
+    credit_rescheduled_plan_id = fields.Many2one(
+        "credit.installment.plan",
+        string="Rescheduled Into",
+        compute="_compute_credit_rescheduled_plan_id",
+        groups="credit_collections.group_credit_user,account.group_account_invoice",
+        help="The installment plan whose entry settled this invoice: not a payment.",
+    )
+
+    def _compute_credit_rescheduled_plan_id(self):
+        plans = self.env["credit.installment.plan"].search(
+            [
+                ("source_line_ids", "in", self.line_ids.ids),
+                ("state", "in", ("active", "done", "defaulted", "cancelled")),
+            ],
+            order="id desc",
+        )
+        for move in self:
+            move.credit_rescheduled_plan_id = plans.filtered(
+                lambda plan, move=move: plan.source_line_ids.move_id & move
+            )[:1]
+
+    def action_credit_installment_plan(self):
+        """A new installment plan rescheduling these invoices' open amounts."""
+        return self.env["credit.installment.plan"]._action_new_for_items(
+            self.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
+        )
+
     # An interest invoice refers to the invoices it charges for (with Odoo's
     # debit-note module, also by its "Original Invoice Debited" when there is one).
     credit_interest_source_ids = fields.Many2many(

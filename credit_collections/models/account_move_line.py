@@ -12,6 +12,16 @@ class AccountMoveLine(models.Model):
     # Fields
     # ------------------------------------------------------------------
 
+    # On an installment plan's entries: the item a line clears (a source item at
+    # activation, an open installment at cancellation).
+    credit_installment_source_id = fields.Many2one(
+        "account.move.line",
+        string="Cleared Item",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="base.group_user",
+    )
     followup_excluded = fields.Boolean(
         string="Excluded from Follow-ups",
         copy=False,

@@ -117,12 +117,18 @@ class CreditExposure(models.AbstractModel):
         today = fields.Date.context_today(self)
         partner_ids = list(cutoffs)
         self.env["account.move.line"].flush_model()
+        self.env["credit.installment.plan"].flush_model(["state", "move_id", "company_id"])
         rows = self.env.execute_query(
             SQL(
                 """
                 WITH cutoff AS (
                     SELECT * FROM unnest(%(partner_ids)s::int[], %(cutoffs)s::date[])
                         AS c(partner_id, cutoff_date)
+                ), plan_entry AS (
+                    SELECT move_id, state = 'defaulted' AS defaulted
+                      FROM credit_installment_plan
+                     WHERE company_id = %(company)s AND state IN ('active', 'defaulted')
+                       AND move_id IS NOT NULL
                 )
                 SELECT partner.commercial_partner_id,
                        SUM(line.amount_residual),
@@ -137,11 +143,17 @@ class CreditExposure(models.AbstractModel):
                        SUM(line.amount_residual) FILTER (
                            WHERE line.amount_residual > 0
                              AND line.date_maturity < %(today)s
-                             AND NOT COALESCE(line.followup_excluded, FALSE))
+                             AND NOT COALESCE(line.followup_excluded, FALSE)),
+                       SUM(line.amount_residual) FILTER (
+                           WHERE line.date_maturity >= %(today)s
+                             AND line.move_id IN (SELECT move_id FROM plan_entry)),
+                       BOOL_OR(line.move_id IN (
+                           SELECT move_id FROM plan_entry WHERE defaulted))
                        %(open_receivables)s
               GROUP BY partner.commercial_partner_id
                 """,
                 partner_ids=partner_ids,
+                company=company.id,
                 cutoffs=[cutoffs[pid] for pid in partner_ids],
                 today=today,
                 open_receivables=self.env["account.move.line"]._open_receivable_sql(
@@ -150,10 +162,18 @@ class CreditExposure(models.AbstractModel):
                 ),
             )
         )
-        keys = ("receivable", "overdue", "oldest_due", "overdue_for_hold", "overdue_undisputed")
+        keys = (
+            "receivable",
+            "overdue",
+            "oldest_due",
+            "overdue_for_hold",
+            "overdue_undisputed",
+            "plan_not_due",
+            "defaulted_plan",
+        )
         return {
             row[0]: {
-                key: value if key == "oldest_due" else value or 0.0
+                key: value if key in ("oldest_due", "defaulted_plan") else value or 0.0
                 for key, value in zip(keys, row[1:], strict=True)
             }
             for row in rows
@@ -303,8 +323,13 @@ class CreditExposure(models.AbstractModel):
         receivable = figures.get("receivable", 0.0)
         overdue = figures.get("overdue", 0.0)
         not_due = receivable - overdue
+        # Installments not yet due of a running plan: out of the exposure when the
+        # company says so.
+        plan_not_due = (
+            0.0 if company.credit_plan_count_in_exposure else figures.get("plan_not_due", 0.0)
+        )
         exposure = (
-            (not_due if company.credit_include_not_due else 0.0)
+            (not_due - plan_not_due if company.credit_include_not_due else 0.0)
             + (overdue if company.credit_include_overdue else 0.0)
             + orders
             + drafts
@@ -328,6 +353,7 @@ class CreditExposure(models.AbstractModel):
             other_orders_amount=0.0,
             exposure=exposure + order_amount,
             paid_in_advance=False,
+            defaulted_plan=bool(figures.get("defaulted_plan")),
         )
 
     # ------------------------------------------------------------------
@@ -343,6 +369,7 @@ class CreditExposure(models.AbstractModel):
             self._rule_over_limit,
             self._rule_overdue,
             self._rule_overdue_limit,
+            self._rule_defaulted_plan,
             self._rule_warning,
         ]
 
@@ -463,6 +490,14 @@ class CreditExposure(models.AbstractModel):
             "Overdue sub-limit: %(amount)s overdue exceeds the overdue limit of %(limit)s.",
             amount=self._format_amount(snapshot, snapshot["overdue_undisputed"]),
             limit=self._format_amount(snapshot, limit),
+        )
+
+    def _rule_defaulted_plan(self, snapshot):
+        if not snapshot["defaulted_plan"] or snapshot["paid_in_advance"]:
+            return None
+        return "blocked", self.env._(
+            "Defaulted installment plan: no new order until the customer is back on schedule "
+            "or the plan is cancelled."
         )
 
     def _rule_warning(self, snapshot):

@@ -210,6 +210,44 @@ class ResCompany(models.Model):
         default=1,
         help="Day of the month the scheduled action charges late interest.",
     )
+    # Installment plans
+    credit_plan_journal_id = fields.Many2one(
+        "account.journal",
+        string="Installment Plan Journal",
+        domain="[('type', '=', 'general'), ('company_id', '=', id)]",
+        help="Journal of the entries that reschedule items into installments (the first "
+        "miscellaneous journal when empty).",
+    )
+    credit_plan_fee_product_id = fields.Many2one(
+        "product.product",
+        string="Plan Fee Product",
+        default=lambda self: self.env.ref(
+            "credit_collections.product_plan_fee", raise_if_not_found=False
+        ),
+    )
+    credit_plan_default_days = fields.Integer(
+        string="Days Before Default",
+        default=15,
+        help="Days an installment may stay unpaid after its due date before its plan is defaulted.",
+    )
+    credit_plan_acceleration = fields.Boolean(
+        string="Acceleration on Default",
+        help="When a plan is defaulted, every installment left falls due that day.",
+    )
+    credit_plan_collector_max_amount = fields.Monetary(
+        string="Collectors Activate Plans Up To",
+        currency_field="currency_id",
+        help="0: only credit managers activate plans.",
+    )
+    credit_plan_count_in_exposure = fields.Boolean(
+        string="Installments Count in Exposure",
+        default=True,
+        help="Installments not yet due count in the exposure against the credit limit.",
+    )
+    credit_plan_acceptance_needs_manager = fields.Boolean(
+        string="Accepted Plans Wait for a Credit Manager",
+        help="A plan the customer accepts is activated by a credit manager, not at once.",
+    )
     credit_followup_run_cursor = fields.Integer(
         string="Follow-up Run Progress",
         copy=False,
@@ -363,6 +401,17 @@ class ResCompany(models.Model):
                         )
                     )
 
+    @api.constrains("credit_plan_default_days", "credit_plan_collector_max_amount")
+    def _check_credit_plan_settings(self):
+        for company in self:
+            if company.credit_plan_default_days < 0 or company.credit_plan_collector_max_amount < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Days Before Default and Collectors Activate Plans Up To cannot be "
+                        "negative."
+                    )
+                )
+
     @api.constrains("credit_interest_run_day")
     def _check_credit_interest_run_day(self):
         for company in self:
@@ -412,6 +461,7 @@ class ResCompany(models.Model):
         installed (field defaults only reach companies created after)."""
         defaults = {
             "credit_followup_fee_product_id": "credit_collections.product_dunning_fee",
+            "credit_plan_fee_product_id": "credit_collections.product_plan_fee",
             "credit_interest_product_id": "credit_collections.product_late_interest",
             "credit_interest_compensation_product_id": (
                 "credit_collections.product_late_compensation"

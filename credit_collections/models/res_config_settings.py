@@ -105,6 +105,28 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.credit_interest_run_day", readonly=False
     )
 
+    credit_plan_journal_id = fields.Many2one(
+        related="company_id.credit_plan_journal_id", readonly=False
+    )
+    credit_plan_fee_product_id = fields.Many2one(
+        related="company_id.credit_plan_fee_product_id", readonly=False
+    )
+    credit_plan_default_days = fields.Integer(
+        related="company_id.credit_plan_default_days", readonly=False
+    )
+    credit_plan_acceleration = fields.Boolean(
+        related="company_id.credit_plan_acceleration", readonly=False
+    )
+    credit_plan_collector_max_amount = fields.Monetary(
+        related="company_id.credit_plan_collector_max_amount", readonly=False
+    )
+    credit_plan_count_in_exposure = fields.Boolean(
+        related="company_id.credit_plan_count_in_exposure", readonly=False
+    )
+    credit_plan_acceptance_needs_manager = fields.Boolean(
+        related="company_id.credit_plan_acceptance_needs_manager", readonly=False
+    )
+
     def action_credit_interest_preset_monthly(self):
         self.company_id._credit_interest_apply_preset("monthly")
 

@@ -454,6 +454,20 @@ class ResPartner(models.Model):
     # Actions
     # ------------------------------------------------------------------
 
+    def action_credit_installment_plan(self):
+        """A new installment plan rescheduling the customer's overdue items in the
+        current company."""
+        self.ensure_one()
+        company = self.env.company
+        items = self.env["account.move.line"].search(
+            [
+                *self.env["account.move.line"]._chased_receivable_domain(company),
+                ("partner_id", "child_of", self.commercial_partner_id.id),
+                ("date_maturity", "<", fields.Date.context_today(self)),
+            ]
+        )
+        return self.env["credit.installment.plan"]._action_new_for_items(items)
+
     def action_view_credit_approvals(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

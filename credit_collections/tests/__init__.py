@@ -18,3 +18,4 @@ from . import test_late_interest
 from . import test_late_interest_rules
 from . import test_late_interest_concurrency
 from . import test_interest_tour
+from . import test_installment_plan

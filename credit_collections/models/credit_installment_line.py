@@ -1,0 +1,75 @@
+from odoo import api, fields, models
+
+LINE_STATES = [
+    ("open", "Open"),
+    ("paid", "Paid"),
+    ("overdue", "Overdue"),
+]
+
+
+class CreditInstallmentLine(models.Model):
+    """One installment of a plan: planned (date and amount) while the plan is a
+    draft, then an ordinary open receivable item of the rescheduling entry,
+    whose residual says what is left to pay."""
+
+    _name = "credit.installment.line"
+    _description = "Installment"
+    _order = "plan_id, sequence, date_due, id"
+    _check_company_auto = True
+
+    plan_id = fields.Many2one(
+        "credit.installment.plan", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="plan_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="plan_id.currency_id")
+    sequence = fields.Integer(default=1)
+    date_due = fields.Date(string="Due Date", required=True)
+    amount = fields.Monetary(required=True)
+    move_line_id = fields.Many2one(
+        "account.move.line",
+        string="Receivable Item",
+        readonly=True,
+        index="btree_not_null",
+        copy=False,
+    )
+    amount_residual = fields.Monetary(
+        string="Left to Pay", compute="_compute_payment", help="Open amount of its item."
+    )
+    state = fields.Selection(selection=LINE_STATES, compute="_compute_payment")
+    paid_date = fields.Date(compute="_compute_payment", help="Date of the payment that closed it.")
+
+    @api.depends(
+        "amount",
+        "date_due",
+        "move_line_id.amount_residual_currency",
+        "move_line_id.date_maturity",
+        "move_line_id.reconciled",
+    )
+    def _compute_payment(self):
+        today = fields.Date.context_today(self)
+        for line in self:
+            item = line.move_line_id
+            line.amount_residual = item.amount_residual_currency if item else line.amount
+            due = item.date_maturity if item else line.date_due
+            if item and item.reconciled:
+                line.state = "paid"
+                line.paid_date = max(
+                    (partial.credit_move_id.date for partial in item.matched_credit_ids),
+                    default=False,
+                )
+            else:
+                line.state = "overdue" if due and due < today else "open"
+                line.paid_date = False
+
+    def _get_label(self):
+        """The label of the installment's receivable item."""
+        self.ensure_one()
+        plan = self.plan_id
+        if self.sequence == 0:
+            return self.env._("Down payment - %(plan)s", plan=plan.name)
+        return self.env._(
+            "Installment %(number)s/%(count)s - %(plan)s",
+            number=self.sequence,
+            count=plan.installment_count,
+            plan=plan.name,
+        )

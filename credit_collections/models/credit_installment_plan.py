@@ -1,0 +1,974 @@
+import calendar
+from datetime import timedelta
+
+from markupsafe import Markup, escape
+from psycopg2 import errors
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_amount
+
+PLAN_STATES = [
+    ("draft", "Draft"),
+    ("proposed", "Proposed"),
+    ("active", "Active"),
+    ("done", "Paid"),
+    ("defaulted", "Defaulted"),
+    ("cancelled", "Cancelled"),
+]
+FREQUENCIES = [
+    ("weekly", "Weekly"),
+    ("biweekly", "Every Two Weeks"),
+    ("monthly", "Monthly"),
+    ("quarterly", "Quarterly"),
+    ("custom", "Custom"),
+]
+# States in which the schedule is still a proposal: editable, nothing posted.
+EDITABLE_STATES = ("draft", "proposed")
+# States in which the installments are the customer's receivable items.
+RUNNING_STATES = ("active", "defaulted")
+# Set by the plan itself (activation, the daily check, cancellation), never by
+# hand: writing them would activate or close a plan without its entry.
+PLAN_SYSTEM_FIELDS = {
+    "state",
+    "move_id",
+    "charge_move_id",
+    "cancel_move_id",
+    "date_activated",
+    "date_defaulted",
+    "interest_amount",
+}
+MAX_INSTALLMENTS = 120
+# Plans checked per call of the scheduled action.
+BATCH_SIZE = 500
+
+
+class CreditInstallmentPlan(models.Model):
+    """A customer's open receivable items rescheduled into dated installments.
+
+    Activation posts one entry that clears the items (a credit line per item,
+    reconciled with it) into one receivable item per installment (debit lines
+    due on the installments' dates): from then on the installments are
+    ordinary open receivable items that payments, follow-ups, interest and the
+    credit check see as they are, the customer's balance unchanged.
+    """
+
+    _name = "credit.installment.plan"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _description = "Installment Plan"
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(readonly=True, copy=False, default="/", tracking=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        tracking=True,
+        domain="[('is_company', '=', True)]",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(
+        "res.currency", required=True, default=lambda self: self.env.company.currency_id
+    )
+    source_line_ids = fields.Many2many(
+        "account.move.line",
+        "credit_installment_plan_source_rel",
+        "plan_id",
+        "move_line_id",
+        string="Rescheduled Items",
+        check_company=True,
+        copy=False,
+    )
+    source_amount = fields.Monetary(
+        string="Rescheduled Balance",
+        compute="_compute_source_amount",
+        store=True,
+        help="Open amount of the rescheduled items when the schedule was computed.",
+    )
+    fee_amount = fields.Monetary(string="Plan Fee", tracking=True)
+    interest_rate = fields.Float(
+        string="Interest (% a Year)",
+        digits=(16, 4),
+        tracking=True,
+        help="Annual rate on the declining balance, invoiced once at activation.",
+    )
+    interest_amount = fields.Monetary(string="Plan Interest", readonly=True)
+    amount_total = fields.Monetary(
+        string="Total", compute="_compute_amount_total", store=True, tracking=True
+    )
+    down_payment_amount = fields.Monetary(string="Down Payment", tracking=True)
+    installment_count = fields.Integer(string="Installments", default=6, tracking=True)
+    frequency = fields.Selection(
+        selection=FREQUENCIES, default="monthly", required=True, tracking=True
+    )
+    first_due_date = fields.Date(
+        required=True,
+        default=lambda self: fields.Date.context_today(self) + timedelta(days=30),
+        tracking=True,
+    )
+    state = fields.Selection(
+        selection=PLAN_STATES, default="draft", required=True, tracking=True, index=True
+    )
+    move_id = fields.Many2one(
+        "account.move", string="Rescheduling Entry", readonly=True, copy=False, index=True
+    )
+    charge_move_id = fields.Many2one(
+        "account.move", string="Fee and Interest Invoice", readonly=True, copy=False
+    )
+    cancel_move_id = fields.Many2one(
+        "account.move", string="Cancellation Entry", readonly=True, copy=False
+    )
+    line_ids = fields.One2many(
+        "credit.installment.line", "plan_id", string="Installments", copy=False
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Collector",
+        default=lambda self: self.env.user,
+        tracking=True,
+        domain="[('share', '=', False)]",
+    )
+    note = fields.Html()
+    disputed_confirmed = fields.Boolean(
+        string="Include Disputed Items",
+        help="Reschedule items excluded from follow-ups (disputed) too, as agreed with "
+        "the customer.",
+    )
+    date_activated = fields.Date(readonly=True, copy=False)
+    date_defaulted = fields.Date(readonly=True, copy=False)
+    amount_residual = fields.Monetary(string="Left to Pay", compute="_compute_amount_residual")
+
+    @api.depends("source_line_ids")
+    def _compute_source_amount(self):
+        for plan in self:
+            plan.source_amount = sum(plan.source_line_ids.mapped("amount_residual_currency"))
+
+    @api.depends("source_amount", "fee_amount", "interest_amount")
+    def _compute_amount_total(self):
+        for plan in self:
+            plan.amount_total = plan.source_amount + plan.fee_amount + plan.interest_amount
+
+    @api.depends("line_ids.amount_residual")
+    def _compute_amount_residual(self):
+        for plan in self:
+            plan.amount_residual = sum(plan.line_ids.mapped("amount_residual"))
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+
+    @api.constrains("installment_count")
+    def _check_installment_count(self):
+        for plan in self:
+            if not 1 <= plan.installment_count <= MAX_INSTALLMENTS:
+                raise ValidationError(
+                    self.env._(
+                        "Installments: a plan has from 1 to %(max)s installments, not %(count)s.",
+                        max=MAX_INSTALLMENTS,
+                        count=plan.installment_count,
+                    )
+                )
+
+    @api.constrains("fee_amount", "down_payment_amount", "interest_rate")
+    def _check_amounts(self):
+        for plan in self:
+            if plan.fee_amount < 0 or plan.down_payment_amount < 0:
+                raise ValidationError(
+                    self.env._("Plan Fee and Down Payment: an amount cannot be negative.")
+                )
+            if not 0 <= plan.interest_rate <= 100:
+                raise ValidationError(
+                    self.env._("Interest (% a Year): a rate between 0 and 100 % a year.")
+                )
+
+    def _check_amounts_within_total(self):
+        self.ensure_one()
+        if (
+            self.currency_id.compare_amounts(self.down_payment_amount, self.amount_total) >= 0
+            or self.currency_id.compare_amounts(self.fee_amount, self.amount_total) > 0
+        ):
+            raise ValidationError(
+                self.env._(
+                    "Down Payment and Plan Fee: each must be less than the plan's total "
+                    "(%(total)s).",
+                    total=format_amount(self.env, self.amount_total, self.currency_id),
+                )
+            )
+
+    @api.constrains(
+        "source_line_ids", "partner_id", "company_id", "currency_id", "disputed_confirmed"
+    )
+    def _check_source_items(self):
+        for plan in self:
+            plan._check_items(plan.source_line_ids)
+
+    def _check_items(self, items):
+        """The items a plan may reschedule: open receivable items of its customer,
+        company, currency and account, in no other running plan."""
+        self.ensure_one()
+        if not items:
+            return
+        # sudo: another collector's running plan counts too, whoever can read it.
+        other = (
+            self.sudo()
+            .search(
+                [
+                    ("id", "!=", self.id or 0),
+                    ("state", "in", (*EDITABLE_STATES, *RUNNING_STATES)),
+                    ("source_line_ids", "in", items.ids),
+                ],
+                limit=1,
+            )
+            .filtered(lambda plan: plan.state in RUNNING_STATES or self.state in RUNNING_STATES)
+        )
+        if other:
+            raise ValidationError(
+                self.env._(
+                    "Rescheduled Items: some of these items are already in plan %(plan)s.",
+                    plan=other.name,
+                )
+            )
+        wrong = items.filtered(
+            lambda item: (
+                item.account_id.account_type != "asset_receivable"
+                or item.parent_state != "posted"
+                or item.reconciled
+                or item.amount_residual_currency <= 0
+            )
+        )
+        if wrong:
+            raise ValidationError(
+                self.env._(
+                    "Rescheduled Items: only open receivable amounts a customer owes can be "
+                    "rescheduled, not %(items)s.",
+                    items=", ".join(wrong.mapped("display_name")),
+                )
+            )
+        disputed = items.filtered("followup_excluded")
+        if disputed and not self.disputed_confirmed:
+            raise ValidationError(
+                self.env._(
+                    "Rescheduled Items: %(items)s are disputed (excluded from follow-ups). Tick "
+                    "Include Disputed Items if the customer agreed to pay them in the plan.",
+                    items=", ".join(disputed.mapped("display_name")),
+                )
+            )
+        for label, values in (
+            (self.env._("customers"), items.partner_id.commercial_partner_id | self.partner_id),
+            (self.env._("companies"), items.company_id | self.company_id),
+            (self.env._("currencies"), items.currency_id | self.currency_id),
+            (self.env._("receivable accounts"), items.account_id),
+        ):
+            if len(values) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "Rescheduled Items: a plan cannot mix %(what)s (%(values)s): make one "
+                        "plan for each.",
+                        what=label,
+                        values=", ".join(values.mapped("display_name")),
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                self._check_system_fields(
+                    {
+                        name
+                        for name, value in vals.items()
+                        if not (name == "state" and value == "draft")
+                    }
+                )
+        plans = super().create(vals_list)
+        for plan in plans:
+            if plan.name == "/":
+                # The numbering is the plan's, whoever drafts it.
+                plan.name = (
+                    self.env["ir.sequence"]
+                    .sudo()
+                    .with_company(plan.company_id)
+                    .next_by_code("credit.installment.plan")
+                    or "/"
+                )
+        return plans
+
+    def write(self, vals):
+        if not self.env.su:
+            self._check_system_fields(set(vals))
+            schedule_fields = set(vals) - {
+                "note",
+                "user_id",
+                "activity_ids",
+                "message_follower_ids",
+            }
+            if schedule_fields and any(plan.state not in EDITABLE_STATES for plan in self):
+                raise UserError(
+                    self.env._(
+                        "Plan %(plan)s is %(state)s: its schedule can no longer be changed.",
+                        plan=self.filtered(lambda p: p.state not in EDITABLE_STATES)[0].name,
+                        state=dict(PLAN_STATES)[
+                            self.filtered(lambda p: p.state not in EDITABLE_STATES)[0].state
+                        ],
+                    )
+                )
+        return super().write(vals)
+
+    def _check_system_fields(self, field_names):
+        forbidden = field_names & PLAN_SYSTEM_FIELDS
+        if forbidden:
+            raise AccessError(
+                self.env._(
+                    "These fields of an installment plan are set by the plan itself: "
+                    "%(fields)s. Use its buttons.",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_posted(self):
+        if any(plan.move_id for plan in self):
+            raise UserError(
+                self.env._("An activated plan is kept with its entry: cancel it instead.")
+            )
+
+    # ------------------------------------------------------------------
+    # Starting a plan
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _action_new_for_items(self, items):
+        """The form of a new plan rescheduling these items (open receivable
+        items of one customer), nothing saved yet."""
+        items = items.filtered(
+            lambda item: (
+                item.account_id.account_type == "asset_receivable"
+                and item.parent_state == "posted"
+                and not item.reconciled
+                and item.amount_residual_currency > 0
+            )
+        )
+        if not items:
+            raise UserError(
+                self.env._("Nothing to reschedule: there is no open amount the customer owes.")
+            )
+        partners = items.partner_id.commercial_partner_id
+        if len(partners) > 1:
+            raise UserError(
+                self.env._(
+                    "A plan reschedules the items of one customer, not of %(partners)s.",
+                    partners=", ".join(partners.mapped("display_name")),
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Installment Plan"),
+            "res_model": self._name,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+            "context": {
+                "default_partner_id": partners.id,
+                "default_company_id": items.company_id[:1].id,
+                "default_currency_id": items.currency_id[:1].id,
+                "default_source_line_ids": [Command.set(items.ids)],
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # Schedule
+    # ------------------------------------------------------------------
+
+    def _get_due_dates(self, count):
+        """The due dates of count installments from the first due date."""
+        self.ensure_one()
+        first = self.first_due_date
+        if self.frequency in ("weekly", "biweekly"):
+            step = 7 if self.frequency == "weekly" else 14
+            return [first + timedelta(days=step * index) for index in range(count)]
+        months = 3 if self.frequency == "quarterly" else 1
+        dates = []
+        for index in range(count):
+            month_index = first.month - 1 + months * index
+            year, month = first.year + month_index // 12, month_index % 12 + 1
+            day = min(first.day, calendar.monthrange(year, month)[1])
+            dates.append(first.replace(year=year, month=month, day=day))
+        return dates
+
+    def _compute_plan_interest(self, dates):
+        """Interest on the declining balance: the rescheduled balance less the down
+        payment, repaid in equal parts, each part bearing interest from today to
+        its due date (actual/365)."""
+        self.ensure_one()
+        if not self.interest_rate:
+            return 0.0
+        today = fields.Date.context_today(self)
+        principal = self.source_amount - self.down_payment_amount
+        if principal <= 0:
+            return 0.0
+        part = principal / len(dates)
+        outstanding, start, interest = principal, today, 0.0
+        for due in dates:
+            interest += outstanding * self.interest_rate / 100 * (due - start).days / 365
+            outstanding -= part
+            start = due
+        return self.currency_id.round(interest)
+
+    def _check_schedule_input(self):
+        self.ensure_one()
+        if not self.source_line_ids:
+            raise UserError(self.env._("Rescheduled Items: choose the items to reschedule."))
+        if self.first_due_date < fields.Date.context_today(self):
+            raise UserError(
+                self.env._("First Due Date: the first installment cannot be due in the past.")
+            )
+        self._check_items(self.source_line_ids)
+        self._check_amounts_within_total()
+
+    def action_compute_schedule(self):
+        """Equal installments of the total less the down payment, the rounding
+        remainder on the last one; the down payment due today."""
+        for plan in self:
+            if plan.state not in EDITABLE_STATES:
+                raise UserError(self.env._("Only a draft plan's schedule can be computed."))
+            plan._check_schedule_input()
+            plan._compute_source_amount()
+            dates = plan._get_due_dates(plan.installment_count)
+            # The plan's own figure, from its schedule (see PLAN_SYSTEM_FIELDS).
+            plan.sudo().interest_amount = plan._compute_plan_interest(dates)
+            plan._check_amounts_within_total()
+            currency = plan.currency_id
+            remaining = plan.amount_total - plan.down_payment_amount
+            each = currency.round(remaining / plan.installment_count)
+            amounts = [each] * (plan.installment_count - 1)
+            amounts.append(currency.round(remaining - sum(amounts)))
+            commands = [Command.clear()]
+            if plan.down_payment_amount:
+                commands.append(
+                    Command.create(
+                        {
+                            "sequence": 0,
+                            "date_due": fields.Date.context_today(plan),
+                            "amount": plan.down_payment_amount,
+                        }
+                    )
+                )
+            commands += [
+                Command.create({"sequence": index, "date_due": due, "amount": amount})
+                for index, (due, amount) in enumerate(zip(dates, amounts, strict=True), 1)
+            ]
+            plan.line_ids = commands
+        return True
+
+    def _check_schedule(self):
+        """The schedule as it will be posted: dates to come, amounts that add up
+        to the total exactly, items still open for the amount planned."""
+        self.ensure_one()
+        self._check_schedule_input()
+        if not self.line_ids:
+            raise UserError(self.env._("Installments: compute the schedule first."))
+        currency = self.currency_id
+        if currency.compare_amounts(
+            sum(self.source_line_ids.mapped("amount_residual_currency")), self.source_amount
+        ):
+            raise UserError(
+                self.env._(
+                    "The open amount of the rescheduled items changed since the schedule was "
+                    "computed (a payment?): compute the schedule again."
+                )
+            )
+        if any(line.amount <= 0 for line in self.line_ids):
+            raise UserError(self.env._("Installments: every installment must have an amount."))
+        planned = sum(self.line_ids.mapped("amount"))
+        if currency.compare_amounts(planned, self.amount_total):
+            raise UserError(
+                self.env._(
+                    "Installments: they add up to %(planned)s, not to the plan's total of "
+                    "%(total)s (difference %(difference)s).",
+                    planned=format_amount(self.env, planned, currency),
+                    total=format_amount(self.env, self.amount_total, currency),
+                    difference=format_amount(self.env, self.amount_total - planned, currency),
+                )
+            )
+        today = fields.Date.context_today(self)
+        if any(line.date_due < today for line in self.line_ids):
+            raise UserError(self.env._("Installments: no installment can be due in the past."))
+
+    def action_propose(self):
+        """Offer the schedule to the customer."""
+        for plan in self:
+            if plan.state != "draft":
+                raise UserError(self.env._("Only a draft plan can be proposed."))
+            plan._check_schedule()
+            # The plan's own progress (see PLAN_SYSTEM_FIELDS).
+            plan.sudo().state = "proposed"
+        return True
+
+    def action_draft(self):
+        for plan in self:
+            if plan.state != "proposed":
+                raise UserError(self.env._("Only a proposed plan goes back to draft."))
+            plan.sudo().state = "draft"
+        return True
+
+    # ------------------------------------------------------------------
+    # Activation
+    # ------------------------------------------------------------------
+
+    def _check_can_activate(self):
+        """Credit managers activate plans; collectors too up to the company's
+        amount, when it sets one."""
+        if self.env.su or self.env.user.has_group("credit_collections.group_credit_manager"):
+            return
+        for plan in self:
+            company = plan.company_id
+            limit = company.credit_plan_collector_max_amount
+            total = plan.currency_id._convert(
+                plan.amount_total, company.currency_id, company, fields.Date.context_today(plan)
+            )
+            if not (
+                limit
+                and self.env.user.has_group("credit_collections.group_credit_user")
+                and company.currency_id.compare_amounts(total, limit) <= 0
+            ):
+                raise AccessError(
+                    self.env._(
+                        "Only a credit manager can activate plan %(plan)s (%(total)s).",
+                        plan=plan.name,
+                        total=format_amount(self.env, plan.amount_total, plan.currency_id),
+                    )
+                )
+
+    def _lock_for_activation(self):
+        """Lock the plans' rows, refusing at once when another transaction holds
+        them or changed them since this one began (two tabs activating at once)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM credit_installment_plan WHERE id = ANY(%s) "
+                        "FOR NO KEY UPDATE NOWAIT",
+                        self.ids,
+                    ),
+                    log_exceptions=False,
+                )
+        except (errors.LockNotAvailable, errors.SerializationFailure) as error:
+            raise UserError(
+                self.env._(
+                    "This plan is being activated or changed at this moment: reload it and "
+                    "try again."
+                )
+            ) from error
+
+    def action_activate(self):
+        """Post the rescheduling entry: the items (and the fee and interest
+        invoice) cleared into one receivable item per installment."""
+        self._check_can_activate()
+        self._lock_for_activation()
+        for plan in self:
+            if plan.state not in EDITABLE_STATES:
+                raise UserError(self.env._("Plan %(plan)s is already activated.", plan=plan.name))
+            plan._check_schedule()
+            plan._activate()
+        return True
+
+    def _activate(self):
+        self.ensure_one()
+        # The plan's own bookings, made for whoever may activate it (a collector
+        # under the company's amount): its rights are checked by action_activate.
+        plan = self.sudo()
+        charge = plan._create_charge_invoice()
+        items = plan.source_line_ids | charge.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        move = self.env["account.move"].sudo().create(plan._prepare_move_vals(items))
+        move.action_post()
+        counterparts = move.line_ids.filtered(lambda line: line.credit_installment_source_id)
+        for item in items:
+            (
+                item
+                | counterparts.filtered(lambda line, i=item: line.credit_installment_source_id == i)
+            ).reconcile()
+        # Installments of the same date and amount are interchangeable.
+        installments = (move.line_ids - counterparts).sorted(
+            lambda line: (line.date_maturity, line.amount_currency, line.id)
+        )
+        for line, item in zip(
+            plan.line_ids.sorted(lambda line: (line.date_due, line.amount, line.sequence)),
+            installments,
+            strict=True,
+        ):
+            line.move_line_id = item
+        plan.write(
+            {
+                "state": "active",
+                "move_id": move.id,
+                "charge_move_id": charge.id,
+                "date_activated": fields.Date.context_today(plan),
+            }
+        )
+        plan._log_rescheduling()
+
+    def _create_charge_invoice(self):
+        """The plan's fee and interest, invoiced once at activation."""
+        company = self.company_id
+        lines = []
+        if self.fee_amount:
+            lines.append(
+                {
+                    "product_id": company.credit_plan_fee_product_id.id,
+                    "name": self.env._("Installment plan fee - %(plan)s", plan=self.name),
+                    "quantity": 1,
+                    "price_unit": self.fee_amount,
+                    "tax_ids": [Command.clear()],
+                }
+            )
+        if self.interest_amount:
+            lines.append(
+                {
+                    "product_id": company.credit_interest_product_id.id,
+                    "name": self.env._(
+                        "Installment plan interest at %(rate)s %% a year - %(plan)s",
+                        rate=self._format_rate(),
+                        plan=self.name,
+                    ),
+                    "quantity": 1,
+                    "price_unit": self.interest_amount,
+                    "tax_ids": [Command.clear()],
+                }
+            )
+        if not lines:
+            return self.env["account.move"]
+        return (
+            self.env["account.move"]
+            .with_company(company)
+            ._credit_create_charge_invoices(
+                "plan",
+                [
+                    {
+                        "partner_id": self.partner_id.id,
+                        "company_id": company.id,
+                        "currency_id": self.currency_id.id,
+                        "invoice_date": fields.Date.context_today(self),
+                        "invoice_date_due": fields.Date.context_today(self),
+                        "invoice_payment_term_id": False,
+                        "ref": self.name,
+                        "invoice_line_ids": [Command.create(vals) for vals in lines],
+                    }
+                ],
+            )
+        )
+
+    def _format_rate(self):
+        return f"{self.interest_rate:g}"
+
+    def _get_journal(self):
+        company = self.company_id
+        return company.credit_plan_journal_id or self.env["account.journal"].search(
+            [
+                ("type", "=", "general"),
+                *self.env["account.journal"]._check_company_domain(company),
+            ],
+            limit=1,
+        )
+
+    def _prepare_move_vals(self, items):
+        """The rescheduling entry: a credit line per item for its open amount,
+        a debit line per installment, due on its date. Amounts are exact in both
+        currencies: the installments share the items' company-currency balance in
+        proportion to their amounts, the remainder on the last."""
+        self.ensure_one()
+        journal = self._get_journal()
+        if not journal:
+            raise UserError(
+                self.env._(
+                    "Set the journal of installment plans in Settings > Credit & Collections."
+                )
+            )
+        account = items.account_id
+        balance_total = sum(items.mapped("amount_residual"))
+        amount_total = sum(items.mapped("amount_residual_currency"))
+        line_vals = [
+            {
+                "name": self.env._(
+                    "%(item)s rescheduled into %(plan)s",
+                    item=item.move_id.name,
+                    plan=self.name,
+                ),
+                "account_id": item.account_id.id,
+                "partner_id": self.partner_id.id,
+                "currency_id": self.currency_id.id,
+                "amount_currency": -item.amount_residual_currency,
+                "balance": -item.amount_residual,
+                "credit_installment_source_id": item.id,
+            }
+            for item in items
+        ]
+        installments = self.line_ids.sorted(lambda line: (line.sequence, line.id))
+        company_currency = self.company_id.currency_id
+        balances = [
+            company_currency.round(balance_total * line.amount / amount_total)
+            for line in installments[:-1]
+        ]
+        balances.append(company_currency.round(balance_total - sum(balances)))
+        line_vals += [
+            {
+                "name": line._get_label(),
+                "account_id": account.id,
+                "partner_id": self.partner_id.id,
+                "currency_id": self.currency_id.id,
+                "amount_currency": line.amount,
+                "balance": balance,
+                "date_maturity": line.date_due,
+            }
+            for line, balance in zip(installments, balances, strict=True)
+        ]
+        return {
+            "move_type": "entry",
+            "journal_id": journal.id,
+            "company_id": self.company_id.id,
+            "date": fields.Date.context_today(self),
+            "ref": self.name,
+            "currency_id": self.currency_id.id,
+            "credit_installment_plan_id": self.id,
+            "line_ids": [Command.create(vals) for vals in line_vals],
+        }
+
+    def _log_rescheduling(self):
+        """Say on the plan, the customer and each source invoice what happened."""
+        body = Markup(
+            escape(
+                self.env._(
+                    "Activated: %(items)s rescheduled into %(count)s installments by %(entry)s."
+                )
+            )
+        ) % {
+            "items": Markup(", ").join(
+                move._get_html_link() for move in self.source_line_ids.move_id
+            ),
+            "count": len(self.line_ids),
+            "entry": self.move_id._get_html_link(),
+        }
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        self.partner_id._message_log(
+            body=Markup(escape(self.env._("Installment plan %(plan)s activated.")))
+            % {"plan": self._get_html_link()}
+        )
+        sources = self.source_line_ids.move_id
+        sources._message_log_batch(
+            bodies={
+                move.id: Markup(
+                    escape(
+                        self.env._(
+                            "Rescheduled into installment plan %(plan)s: the plan's entry, not a "
+                            "payment, settled it."
+                        )
+                    )
+                )
+                % {"plan": self._get_html_link()}
+                for move in sources
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Cancellation
+    # ------------------------------------------------------------------
+
+    def action_cancel(self):
+        """Cancel a plan. A running plan's unpaid part comes back as open items
+        with each source's original due date and reference."""
+        for plan in self:
+            if plan.state in ("done", "cancelled"):
+                raise UserError(
+                    self.env._(
+                        "Plan %(plan)s is %(state)s: it cannot be cancelled.",
+                        plan=plan.name,
+                        state=dict(PLAN_STATES)[plan.state],
+                    )
+                )
+            if plan.state in RUNNING_STATES:
+                plan._check_can_activate()
+                plan._lock_for_activation()
+                plan._restore_unpaid()
+            # The plan's own outcome (see PLAN_SYSTEM_FIELDS).
+            plan.sudo().state = "cancelled"
+        return True
+
+    def _restore_unpaid(self):
+        """Book the cancellation: a credit line per open installment for what is
+        left of it (reconciled with it), a debit line per source for what is
+        left of it, the payments made counted against the oldest sources first."""
+        self.ensure_one()
+        # The plan's own booking (see _activate).
+        plan = self.sudo()
+        open_items = plan.line_ids.move_line_id.filtered(lambda item: not item.reconciled)
+        if not open_items:
+            return
+        unpaid = sum(open_items.mapped("amount_residual_currency"))
+        unpaid_balance = sum(open_items.mapped("amount_residual"))
+        sources = plan.move_id.line_ids.filtered("credit_installment_source_id").sorted(
+            lambda line: (line.credit_installment_source_id.date_maturity or line.date, line.id)
+        )
+        # What each source still owes: the newest sources keep their amounts.
+        left = unpaid
+        owed = []
+        for source in reversed(sources):
+            amount = min(-source.amount_currency, left)
+            left -= amount
+            if amount:
+                owed.append((source.credit_installment_source_id, amount))
+        owed.reverse()
+        company_currency = plan.company_id.currency_id
+        balances = [
+            company_currency.round(unpaid_balance * amount / unpaid) for _item, amount in owed[:-1]
+        ]
+        balances.append(company_currency.round(unpaid_balance - sum(balances)))
+        line_vals = [
+            {
+                "name": self.env._("Open installment of %(plan)s, plan cancelled", plan=plan.name),
+                "account_id": item.account_id.id,
+                "partner_id": plan.partner_id.id,
+                "currency_id": plan.currency_id.id,
+                "amount_currency": -item.amount_residual_currency,
+                "balance": -item.amount_residual,
+                "credit_installment_source_id": item.id,
+            }
+            for item in open_items
+        ] + [
+            {
+                "name": self.env._(
+                    "%(reference)s, back from cancelled plan %(plan)s",
+                    reference=item.move_id.name,
+                    plan=plan.name,
+                ),
+                "account_id": item.account_id.id,
+                "partner_id": plan.partner_id.id,
+                "currency_id": plan.currency_id.id,
+                "amount_currency": amount,
+                "balance": balance,
+                "date_maturity": item.date_maturity,
+            }
+            for (item, amount), balance in zip(owed, balances, strict=True)
+        ]
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": plan.move_id.journal_id.id,
+                    "company_id": plan.company_id.id,
+                    "date": fields.Date.context_today(plan),
+                    "ref": self.env._("%(plan)s cancelled", plan=plan.name),
+                    "currency_id": plan.currency_id.id,
+                    "credit_installment_plan_id": plan.id,
+                    "line_ids": [Command.create(vals) for vals in line_vals],
+                }
+            )
+        )
+        move.action_post()
+        for item in open_items:
+            counterpart = move.line_ids.filtered(
+                lambda line, i=item: line.credit_installment_source_id == i
+            )
+            (item | counterpart).reconcile()
+        plan.cancel_move_id = move
+        plan.message_post(
+            body=Markup(
+                escape(
+                    self.env._(
+                        "Cancelled: %(amount)s unpaid is owed again on the original items "
+                        "(%(entry)s)."
+                    )
+                )
+            )
+            % {
+                "amount": format_amount(self.env, unpaid, plan.currency_id),
+                "entry": move._get_html_link(),
+            },
+            subtype_xmlid="mail.mt_note",
+        )
+
+    # ------------------------------------------------------------------
+    # Daily check
+    # ------------------------------------------------------------------
+
+    def _get_plans_to_update(self, today, limit):
+        """Running plans whose state changes today: {plan id: "done" | "defaulted"},
+        at most limit of them, and whether more are left."""
+        self.env["account.move.line"].flush_model(["reconciled", "date_maturity"])
+        self.flush_model(["state"])
+        self.env["credit.installment.line"].flush_model(["move_line_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT plan.id,
+                       CASE WHEN COUNT(item.id) FILTER (WHERE NOT item.reconciled) = 0
+                            THEN 'done' ELSE 'defaulted' END
+                  FROM credit_installment_plan plan
+                  JOIN res_company company ON company.id = plan.company_id
+                  JOIN credit_installment_line installment ON installment.plan_id = plan.id
+                  JOIN account_move_line item ON item.id = installment.move_line_id
+                 WHERE plan.state IN ('active', 'defaulted')
+              GROUP BY plan.id, plan.state, company.credit_plan_default_days
+                HAVING COUNT(item.id) FILTER (WHERE NOT item.reconciled) = 0
+                    OR (plan.state = 'active' AND MIN(item.date_maturity) FILTER (
+                            WHERE NOT item.reconciled)
+                        + COALESCE(company.credit_plan_default_days, 0) < %(today)s)
+              ORDER BY plan.id
+                 LIMIT %(limit)s
+                """,
+                today=today,
+                limit=limit + 1,
+            )
+        )
+        return dict(rows[:limit]), len(rows) > limit
+
+    @api.model
+    def _cron_check_installment_plans(self, limit=BATCH_SIZE):
+        """Close the plans paid in full and default those with an installment
+        unpaid for the company's days after its due date, a batch per call."""
+        # A system job: the plans of every company.
+        self = self.sudo()
+        today = fields.Date.context_today(self)
+        changes, more = self._get_plans_to_update(today, limit)
+        plans = self.browse(list(changes))
+        done = plans.filtered(lambda plan: changes[plan.id] == "done")
+        done.write({"state": "done"})
+        for plan in done:
+            plan.message_post(body=self.env._("Paid in full."), subtype_xmlid="mail.mt_note")
+        (plans - done)._set_defaulted(today)
+        self.env["ir.cron"]._notify_progress(done=len(plans), remaining=int(more))
+
+    def _set_defaulted(self, today):
+        for plan in self:
+            plan.write({"state": "defaulted", "date_defaulted": today})
+            open_items = plan.line_ids.move_line_id.filtered(lambda item: not item.reconciled)
+            if plan.company_id.credit_plan_acceleration:
+                # Everything left falls due today: follow-ups escalate on all of it.
+                open_items.filtered(lambda item: item.date_maturity > today).write(
+                    {"date_maturity": today}
+                )
+            body = self.env._(
+                "Defaulted: an installment is unpaid %(days)s days after its due date.",
+                days=plan.company_id.credit_plan_default_days,
+            )
+            plan.message_post(body=body, subtype_xmlid="mail.mt_note")
+            plan.partner_id._message_log(
+                body=Markup(escape(self.env._("Installment plan %(plan)s defaulted.")))
+                % {"plan": plan._get_html_link()}
+            )
+            plan.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Installment plan defaulted"),
+                note=body,
+                user_id=(plan.user_id or self.env.ref("base.user_admin")).id,
+            )

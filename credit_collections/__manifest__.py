@@ -32,6 +32,7 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/sale_portal_templates.xml",
+        "views/credit_installment_plan_portal_templates.xml",
         "views/credit_approval_request_views.xml",
         "views/credit_followup_policy_views.xml",
         "views/credit_followup_history_views.xml",

@@ -148,6 +148,14 @@ class AccountMoveLine(models.Model):
             conditions or SQL("TRUE"),
         )
 
+    def _get_followup_document_name(self):
+        """What a statement calls the item: its invoice's number, or for an
+        installment of a plan its own label ("Installment 2/6 - PLAN/2026/0001")."""
+        self.ensure_one()
+        if self.move_id.credit_installment_plan_id and self.name:
+            return self.name
+        return self.move_id.name
+
     @api.model
     def _open_receivable_domain(self, company):
         """The ORM domain of _open_receivable_sql."""

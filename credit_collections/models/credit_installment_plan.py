@@ -37,6 +37,9 @@ PLAN_SYSTEM_FIELDS = {
     "date_activated",
     "date_defaulted",
     "interest_amount",
+    "signed_by",
+    "signed_on",
+    "signature_ip",
 }
 MAX_INSTALLMENTS = 120
 # Plans checked per call of the scheduled action.
@@ -54,7 +57,7 @@ class CreditInstallmentPlan(models.Model):
     """
 
     _name = "credit.installment.plan"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
     _description = "Installment Plan"
     _order = "id desc"
     _check_company_auto = True
@@ -101,7 +104,7 @@ class CreditInstallmentPlan(models.Model):
         string="Total", compute="_compute_amount_total", store=True, tracking=True
     )
     down_payment_amount = fields.Monetary(string="Down Payment", tracking=True)
-    installment_count = fields.Integer(string="Installments", default=6, tracking=True)
+    installment_count = fields.Integer(string="Number of Installments", default=6, tracking=True)
     frequency = fields.Selection(
         selection=FREQUENCIES, default="monthly", required=True, tracking=True
     )
@@ -141,6 +144,15 @@ class CreditInstallmentPlan(models.Model):
     date_activated = fields.Date(readonly=True, copy=False)
     date_defaulted = fields.Date(readonly=True, copy=False)
     amount_residual = fields.Monetary(string="Left to Pay", compute="_compute_amount_residual")
+    signed_by = fields.Char(
+        string="Accepted By", readonly=True, copy=False, help="Name the customer typed."
+    )
+    signed_on = fields.Datetime(string="Accepted On", readonly=True, copy=False)
+    signature_ip = fields.Char(string="Accepted From", readonly=True, copy=False)
+
+    def _compute_access_url(self):
+        for plan in self:
+            plan.access_url = f"/my/plans/{plan.id}"
 
     @api.depends("source_line_ids")
     def _compute_source_amount(self):
@@ -167,7 +179,8 @@ class CreditInstallmentPlan(models.Model):
             if not 1 <= plan.installment_count <= MAX_INSTALLMENTS:
                 raise ValidationError(
                     self.env._(
-                        "Installments: a plan has from 1 to %(max)s installments, not %(count)s.",
+                        "Number of Installments: a plan has from 1 to %(max)s installments, not "
+                        "%(count)s.",
                         max=MAX_INSTALLMENTS,
                         count=plan.installment_count,
                     )
@@ -503,13 +516,73 @@ class CreditInstallmentPlan(models.Model):
             raise UserError(self.env._("Installments: no installment can be due in the past."))
 
     def action_propose(self):
-        """Offer the schedule to the customer."""
+        """Offer the schedule to the customer: an email with a link to accept it
+        in the portal."""
+        template = self.env.ref("credit_collections.mail_template_installment_plan_proposal")
         for plan in self:
             if plan.state != "draft":
                 raise UserError(self.env._("Only a draft plan can be proposed."))
             plan._check_schedule()
             # The plan's own progress (see PLAN_SYSTEM_FIELDS).
             plan.sudo().state = "proposed"
+            plan._portal_ensure_token()
+            plan.message_post_with_source(
+                template,
+                subtype_xmlid="mail.mt_comment",
+                partner_ids=plan.partner_id.ids,
+            )
+        return True
+
+    def _action_customer_accept(self, name, ip_address):
+        """The customer accepts the proposal in the portal, typing their name:
+        the plan becomes active, or waits for a credit manager when the company
+        says so."""
+        self.ensure_one()
+        if self.state != "proposed":
+            raise UserError(self.env._("This plan is no longer waiting for your acceptance."))
+        if not (name or "").strip():
+            raise UserError(self.env._("Type your name to accept the plan."))
+        # The customer's acceptance, recorded as the plan's own (see PLAN_SYSTEM_FIELDS).
+        plan = self.sudo()
+        plan.write(
+            {
+                "signed_by": name.strip(),
+                "signed_on": fields.Datetime.now(),
+                "signature_ip": ip_address,
+            }
+        )
+        plan.message_post(
+            body=self.env._(
+                "Accepted by %(name)s from %(ip)s.", name=name.strip(), ip=ip_address or "?"
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        if plan.company_id.credit_plan_acceptance_needs_manager:
+            managers = self.env.ref("credit_collections.group_credit_manager").users.filtered(
+                lambda user: plan.company_id in user.company_ids
+            )
+            for manager in managers[:1] or plan.user_id:
+                plan.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    summary=self.env._("Activate the accepted installment plan"),
+                    user_id=manager.id,
+                )
+            return False
+        plan._lock_for_activation()
+        try:
+            with self.env.cr.savepoint():
+                plan._check_schedule()
+                plan._activate()
+        except UserError as error:
+            # Accepted too late (an installment now past due, a payment since): the
+            # collector proposes the schedule again.
+            plan.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Accepted plan could not be activated"),
+                note=str(error),
+                user_id=(plan.user_id or self.env.ref("base.user_admin")).id,
+            )
+            return False
         return True
 
     def action_draft(self):
@@ -592,11 +665,7 @@ class CreditInstallmentPlan(models.Model):
         move = self.env["account.move"].sudo().create(plan._prepare_move_vals(items))
         move.action_post()
         counterparts = move.line_ids.filtered(lambda line: line.credit_installment_source_id)
-        for item in items:
-            (
-                item
-                | counterparts.filtered(lambda line, i=item: line.credit_installment_source_id == i)
-            ).reconcile()
+        plan._reconcile_pairs(counterparts)
         # Installments of the same date and amount are interchangeable.
         installments = (move.line_ids - counterparts).sorted(
             lambda line: (line.date_maturity, line.amount_currency, line.id)
@@ -616,6 +685,12 @@ class CreditInstallmentPlan(models.Model):
             }
         )
         plan._log_rescheduling()
+
+    def _reconcile_pairs(self, counterparts):
+        """Reconcile each line with the item it clears, all pairs in one pass."""
+        self.env["account.move.line"]._reconcile_plan(
+            [line | line.credit_installment_source_id for line in counterparts]
+        )
 
     def _create_charge_invoice(self):
         """The plan's fee and interest, invoiced once at activation."""
@@ -875,11 +950,7 @@ class CreditInstallmentPlan(models.Model):
             )
         )
         move.action_post()
-        for item in open_items:
-            counterpart = move.line_ids.filtered(
-                lambda line, i=item: line.credit_installment_source_id == i
-            )
-            (item | counterpart).reconcile()
+        plan._reconcile_pairs(move.line_ids.filtered("credit_installment_source_id"))
         plan.cancel_move_id = move
         plan.message_post(
             body=Markup(
@@ -942,33 +1013,109 @@ class CreditInstallmentPlan(models.Model):
         changes, more = self._get_plans_to_update(today, limit)
         plans = self.browse(list(changes))
         done = plans.filtered(lambda plan: changes[plan.id] == "done")
-        done.write({"state": "done"})
-        for plan in done:
-            plan.message_post(body=self.env._("Paid in full."), subtype_xmlid="mail.mt_note")
+        done._set_done()
         (plans - done)._set_defaulted(today)
         self.env["ir.cron"]._notify_progress(done=len(plans), remaining=int(more))
 
+    def _set_done(self):
+        if not self:
+            return
+        self.write({"state": "done"})
+        self._message_log_batch(bodies=dict.fromkeys(self.ids, self.env._("Paid in full.")))
+
     def _set_defaulted(self, today):
-        for plan in self:
-            plan.write({"state": "defaulted", "date_defaulted": today})
-            open_items = plan.line_ids.move_line_id.filtered(lambda item: not item.reconciled)
-            if plan.company_id.credit_plan_acceleration:
-                # Everything left falls due today: follow-ups escalate on all of it.
-                open_items.filtered(lambda item: item.date_maturity > today).write(
-                    {"date_maturity": today}
-                )
-            body = self.env._(
+        """Default the plans, all at once: logged on them and their customers, an
+        activity for each collector, and with acceleration everything left due
+        today."""
+        if not self:
+            return
+        self.write({"state": "defaulted", "date_defaulted": today})
+        accelerated = self.filtered("company_id.credit_plan_acceleration")
+        # Everything left falls due today: follow-ups escalate on all of it.
+        accelerated.line_ids.move_line_id.filtered(
+            lambda item: not item.reconciled and item.date_maturity > today
+        ).write({"date_maturity": today})
+        bodies = {
+            plan.id: self.env._(
                 "Defaulted: an installment is unpaid %(days)s days after its due date.",
                 days=plan.company_id.credit_plan_default_days,
             )
-            plan.message_post(body=body, subtype_xmlid="mail.mt_note")
-            plan.partner_id._message_log(
-                body=Markup(escape(self.env._("Installment plan %(plan)s defaulted.")))
+            for plan in self
+        }
+        self._message_log_batch(bodies=bodies)
+        partner_bodies = {}
+        for plan in self:
+            partner_bodies.setdefault(plan.partner_id.id, []).append(
+                Markup(escape(self.env._("Installment plan %(plan)s defaulted.")))
                 % {"plan": plan._get_html_link()}
             )
-            plan.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=self.env._("Installment plan defaulted"),
-                note=body,
-                user_id=(plan.user_id or self.env.ref("base.user_admin")).id,
+        self.env["res.partner"].browse(partner_bodies)._message_log_batch(
+            bodies={key: Markup("<br/>").join(lines) for key, lines in partner_bodies.items()}
+        )
+        activity_type = self.env.ref("mail.mail_activity_data_todo")
+        model_id = self.env["ir.model"]._get_id(self._name)
+        self.env["mail.activity"].create(
+            [
+                {
+                    "res_model_id": model_id,
+                    "res_id": plan.id,
+                    "activity_type_id": activity_type.id,
+                    "summary": self.env._("Installment plan defaulted"),
+                    "note": bodies[plan.id],
+                    "date_deadline": today,
+                    "user_id": (plan.user_id or self.env.ref("base.user_admin")).id,
+                }
+                for plan in self
+            ]
+        )
+
+    # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _create_demo_plans(self):
+        """Demo: an active plan with its first installment paid, a proposed plan
+        and a defaulted plan, on the demo invoices made for them."""
+        today = fields.Date.context_today(self)
+        invoices = {
+            key: self.env.ref(f"credit_collections.demo_invoice_plan_{key}")
+            for key in ("oakridge", "willow", "quarry")
+        }
+        for invoice in invoices.values():
+            if invoice.state == "draft":
+                invoice.action_post()
+        plans = {}
+        for key, count, first_due in (
+            ("oakridge", 6, today),
+            ("willow", 4, today + timedelta(days=30)),
+            ("quarry", 3, today),
+        ):
+            invoice = invoices[key]
+            plans[key] = self.create(
+                {
+                    "partner_id": invoice.commercial_partner_id.id,
+                    "company_id": invoice.company_id.id,
+                    "source_line_ids": [
+                        Command.set(
+                            invoice.line_ids.filtered(
+                                lambda line: line.account_type == "asset_receivable"
+                            ).ids
+                        )
+                    ],
+                    "installment_count": count,
+                    "first_due_date": first_due,
+                }
             )
+            plans[key].action_compute_schedule()
+        plans["willow"].action_propose()
+        plans["oakridge"].action_activate()
+        first = plans["oakridge"].line_ids[0]
+        self.env["account.payment.register"].with_context(
+            active_model="account.move.line", active_ids=first.move_line_id.ids
+        ).create({"amount": first.amount, "payment_date": today})._create_payments()
+        quarry = plans["quarry"]
+        quarry.action_activate()
+        # The first installment left unpaid for three weeks, as if activated then.
+        quarry.line_ids[0].move_line_id.date_maturity = today - timedelta(days=21)
+        quarry._set_defaulted(today)

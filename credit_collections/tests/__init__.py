@@ -19,3 +19,6 @@ from . import test_late_interest_rules
 from . import test_late_interest_concurrency
 from . import test_interest_tour
 from . import test_installment_plan
+from . import test_installment_plan_portal
+from . import test_installment_plan_concurrency
+from . import test_installment_plan_tour

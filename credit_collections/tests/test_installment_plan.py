@@ -280,6 +280,27 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         self.company.credit_plan_count_in_exposure = False
         self.assertEqual(self._credit(self.debtor).credit_exposure, 0.0)
 
+    def test_followups_remind_before_an_installment_and_chase_it_when_overdue(self):
+        # The first installment due in 2 days: the reminder (3 days before) lists
+        # it by its label; 10 days later it is 8 days overdue: the first reminder
+        # (1 day after), on it alone, the later installments not due.
+        self.company.email = self.company.email or "accounts@company.example.com"
+        plan = self._active_plan(first_due_date=self.today + timedelta(days=2))
+        first = plan.line_ids[0].move_line_id
+        with freeze_time(datetime.combine(self.today, time(12))):
+            self._run_followup_cron()
+        history = self.env["credit.followup.history"].search([("partner_id", "=", self.debtor.id)])
+        self.assertEqual(history.level_id.delay, -3)
+        self.assertEqual(history.move_line_ids, first)
+        self.assertIn(f"Installment 1/3 - {plan.name}", history.mail_message_id.body)
+        with freeze_time(datetime.combine(self.today + timedelta(days=10), time(12))):
+            self._run_followup_cron()
+        history = self.env["credit.followup.history"].search(
+            [("partner_id", "=", self.debtor.id)], order="id desc", limit=1
+        )
+        self.assertEqual(history.level_id.delay, 1)
+        self.assertEqual(history.move_line_ids, first)
+
     # ------------------------------------------------------------------
     # Who may do what
     # ------------------------------------------------------------------

@@ -94,6 +94,25 @@ class CreditFollowupEngine(models.AbstractModel):
                 ["partner_id"],
             )
         }
+        # Defaulted plans count for the status whoever looks at it.
+        defaulted = (
+            {
+                partner.id: date_defaulted
+                for partner, date_defaulted in self.env["credit.installment.plan"]
+                .sudo()
+                ._read_group(
+                    [
+                        ("partner_id", "in", partners.ids),
+                        ("company_id", "=", company.id),
+                        ("state", "=", "defaulted"),
+                    ],
+                    ["partner_id"],
+                    ["date_defaulted:max"],
+                )
+            }
+            if company.credit_plan_default_escalates
+            else {}
+        )
         default_policy = self.env["credit.followup.policy"].sudo()._get_company_default(company)
         levels_of = {}
         states = {}
@@ -104,6 +123,8 @@ class CreditFollowupEngine(models.AbstractModel):
             levels = levels_of[policy]
             facts = self._prepare_facts(partner, levels, figures.get(partner.id, {}), today)
             facts["promised"] = partner.id in promised
+            if partner.id in defaulted:
+                self._escalate_defaulted_plan(facts, defaulted[partner.id])
             status = next(
                 (status for rule in self._get_status_rules() if (status := rule(facts))),
                 "no_action",
@@ -137,6 +158,19 @@ class CreditFollowupEngine(models.AbstractModel):
             "next_level": next_level,
             "due_level": Level if current.manual_action else due_level,
         }
+
+    def _escalate_defaulted_plan(self, facts, date_defaulted):
+        """A customer whose plan defaulted reaches the next level at once, once
+        per default: not again when followed up since."""
+        partner = facts["partner"]
+        last = partner.followup_last_date
+        if (
+            not facts["due_level"]
+            and facts["next_level"]
+            and not facts["current_level"].manual_action
+            and (not last or last < date_defaulted)
+        ):
+            facts["due_level"] = facts["next_level"]
 
     def _prepare_state(self, facts, status, today):
         partner = facts["partner"]

@@ -978,6 +978,7 @@ class CreditInstallmentPlan(models.Model):
         self.env["account.move.line"].flush_model(["reconciled", "date_maturity"])
         self.flush_model(["state"])
         self.env["credit.installment.line"].flush_model(["move_line_id"])
+        self.env["res.company"].flush_model(["credit_plan_default_days"])
         rows = self.env.execute_query(
             SQL(
                 """
@@ -1020,7 +1021,8 @@ class CreditInstallmentPlan(models.Model):
     def _set_done(self):
         if not self:
             return
-        self.write({"state": "done"})
+        # The message below says it: no tracking message per plan on top.
+        self.with_context(tracking_disable=True).write({"state": "done"})
         self._message_log_batch(bodies=dict.fromkeys(self.ids, self.env._("Paid in full.")))
 
     def _set_defaulted(self, today):
@@ -1029,7 +1031,10 @@ class CreditInstallmentPlan(models.Model):
         today."""
         if not self:
             return
-        self.write({"state": "defaulted", "date_defaulted": today})
+        # The message below says it: no tracking message per plan on top.
+        self.with_context(tracking_disable=True).write(
+            {"state": "defaulted", "date_defaulted": today}
+        )
         accelerated = self.filtered("company_id.credit_plan_acceleration")
         # Everything left falls due today: follow-ups escalate on all of it.
         accelerated.line_ids.move_line_id.filtered(
@@ -1054,7 +1059,8 @@ class CreditInstallmentPlan(models.Model):
         )
         activity_type = self.env.ref("mail.mail_activity_data_todo")
         model_id = self.env["ir.model"]._get_id(self._name)
-        self.env["mail.activity"].create(
+        # The collectors see them in their activities: no email per activity.
+        self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
             [
                 {
                     "res_model_id": model_id,

@@ -244,6 +244,10 @@ class ResCompany(models.Model):
         default=True,
         help="Installments not yet due count in the exposure against the credit limit.",
     )
+    credit_plan_default_escalates = fields.Boolean(
+        string="Defaulted Plans Escalate Follow-ups",
+        help="When a plan defaults, its customer reaches the next follow-up level at once.",
+    )
     credit_plan_acceptance_needs_manager = fields.Boolean(
         string="Accepted Plans Wait for a Credit Manager",
         help="A plan the customer accepts is activated by a credit manager, not at once.",

@@ -123,6 +123,9 @@ class ResConfigSettings(models.TransientModel):
     credit_plan_count_in_exposure = fields.Boolean(
         related="company_id.credit_plan_count_in_exposure", readonly=False
     )
+    credit_plan_default_escalates = fields.Boolean(
+        related="company_id.credit_plan_default_escalates", readonly=False
+    )
     credit_plan_acceptance_needs_manager = fields.Boolean(
         related="company_id.credit_plan_acceptance_needs_manager", readonly=False
     )

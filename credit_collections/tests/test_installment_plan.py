@@ -301,6 +301,36 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         self.assertEqual(history.level_id.delay, 1)
         self.assertEqual(history.move_line_ids, first)
 
+    def test_a_defaulted_plan_sends_its_customer_to_the_next_level_once(self):
+        # Installment 1 due today. Day 16: 16 days overdue, the 15-day level.
+        # Day 17: the plan defaults (16 days); with the option the 30-day level
+        # is due at once, and only once: nothing more on day 18.
+        self.company.write(
+            {
+                "email": self.company.email or "accounts@company.example.com",
+                "credit_plan_default_days": 16,
+                "credit_plan_default_escalates": True,
+            }
+        )
+        plan = self._active_plan(first_due_date=self.today)
+        Histories = self.env["credit.followup.history"]
+        mine = [("partner_id", "=", self.debtor.id)]
+
+        def run_on(day):
+            with freeze_time(datetime.combine(self.today + timedelta(days=day), time(12))):
+                self._run_check()
+                self._run_followup_cron()
+
+        run_on(16)
+        self.assertEqual(Histories.search(mine, order="id desc", limit=1).level_id.delay, 15)
+        self.assertEqual(plan.state, "active")
+        run_on(17)
+        self.assertEqual(plan.state, "defaulted")
+        self.assertEqual(Histories.search(mine, order="id desc", limit=1).level_id.delay, 30)
+        count = Histories.search_count(mine)
+        run_on(18)
+        self.assertEqual(Histories.search_count(mine), count)
+
     # ------------------------------------------------------------------
     # Who may do what
     # ------------------------------------------------------------------

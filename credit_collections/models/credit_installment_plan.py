@@ -650,41 +650,52 @@ class CreditInstallmentPlan(models.Model):
             if plan.state not in EDITABLE_STATES:
                 raise UserError(self.env._("Plan %(plan)s is already activated.", plan=plan.name))
             plan._check_schedule()
-            plan._activate()
+        self._activate()
         return True
 
     def _activate(self):
-        self.ensure_one()
-        # The plan's own bookings, made for whoever may activate it (a collector
-        # under the company's amount): its rights are checked by action_activate.
-        plan = self.sudo()
-        charge = plan._create_charge_invoice()
-        items = plan.source_line_ids | charge.line_ids.filtered(
-            lambda line: line.account_id.account_type == "asset_receivable"
+        """Post the plans' entries together: created, posted and reconciled in one
+        pass whatever the number of plans."""
+        # The plans' own bookings, made for whoever may activate them (a collector
+        # under the company's amount): their rights are checked by action_activate.
+        plans = self.sudo()
+        charges = {plan.id: plan._create_charge_invoice() for plan in plans}
+        items = {
+            plan.id: plan.source_line_ids
+            | charges[plan.id].line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable"
+            )
+            for plan in plans
+        }
+        moves = (
+            self.env["account.move"]
+            .sudo()
+            .create([plan._prepare_move_vals(items[plan.id]) for plan in plans])
         )
-        move = self.env["account.move"].sudo().create(plan._prepare_move_vals(items))
-        move.action_post()
-        counterparts = move.line_ids.filtered(lambda line: line.credit_installment_source_id)
-        plan._reconcile_pairs(counterparts)
-        # Installments of the same date and amount are interchangeable.
-        installments = (move.line_ids - counterparts).sorted(
-            lambda line: (line.date_maturity, line.amount_currency, line.id)
-        )
-        for line, item in zip(
-            plan.line_ids.sorted(lambda line: (line.date_due, line.amount, line.sequence)),
-            installments,
-            strict=True,
-        ):
-            line.move_line_id = item
-        plan.write(
-            {
-                "state": "active",
-                "move_id": move.id,
-                "charge_move_id": charge.id,
-                "date_activated": fields.Date.context_today(plan),
-            }
-        )
-        plan._log_rescheduling()
+        moves.action_post()
+        counterparts = moves.line_ids.filtered("credit_installment_source_id")
+        plans._reconcile_pairs(counterparts)
+        today = fields.Date.context_today(self)
+        for plan, move in zip(plans, moves, strict=True):
+            # Installments of the same date and amount are interchangeable.
+            installments = (move.line_ids - counterparts).sorted(
+                lambda line: (line.date_maturity, line.amount_currency, line.id)
+            )
+            for line, item in zip(
+                plan.line_ids.sorted(lambda line: (line.date_due, line.amount, line.sequence)),
+                installments,
+                strict=True,
+            ):
+                line.move_line_id = item
+            plan.write(
+                {
+                    "state": "active",
+                    "move_id": move.id,
+                    "charge_move_id": charges[plan.id].id,
+                    "date_activated": today,
+                }
+            )
+        plans._log_rescheduling()
 
     def _reconcile_pairs(self, counterparts):
         """Reconcile each line with the item it clears, all pairs in one pass."""
@@ -818,40 +829,41 @@ class CreditInstallmentPlan(models.Model):
         }
 
     def _log_rescheduling(self):
-        """Say on the plan, the customer and each source invoice what happened."""
-        body = Markup(
+        """Say on the plans, their customers and each source invoice what
+        happened, in one batch each."""
+        activated = Markup(
             escape(
                 self.env._(
                     "Activated: %(items)s rescheduled into %(count)s installments by %(entry)s."
                 )
             )
-        ) % {
-            "items": Markup(", ").join(
-                move._get_html_link() for move in self.source_line_ids.move_id
-            ),
-            "count": len(self.line_ids),
-            "entry": self.move_id._get_html_link(),
-        }
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
-        self.partner_id._message_log(
-            body=Markup(escape(self.env._("Installment plan %(plan)s activated.")))
-            % {"plan": self._get_html_link()}
         )
-        sources = self.source_line_ids.move_id
-        sources._message_log_batch(
-            bodies={
-                move.id: Markup(
-                    escape(
-                        self.env._(
-                            "Rescheduled into installment plan %(plan)s: the plan's entry, not a "
-                            "payment, settled it."
-                        )
-                    )
+        rescheduled = Markup(
+            escape(
+                self.env._(
+                    "Rescheduled into installment plan %(plan)s: the plan's entry, not a "
+                    "payment, settled it."
                 )
-                % {"plan": self._get_html_link()}
-                for move in sources
-            }
+            )
         )
+        customer = Markup(escape(self.env._("Installment plan %(plan)s activated.")))
+        plan_bodies, partner_bodies, source_bodies = {}, {}, {}
+        for plan in self:
+            link = plan._get_html_link()
+            sources = plan.source_line_ids.move_id
+            plan_bodies[plan.id] = activated % {
+                "items": Markup(", ").join(move._get_html_link() for move in sources),
+                "count": len(plan.line_ids),
+                "entry": plan.move_id._get_html_link(),
+            }
+            partner_bodies.setdefault(plan.partner_id.id, []).append(customer % {"plan": link})
+            for move in sources:
+                source_bodies[move.id] = rescheduled % {"plan": link}
+        self._message_log_batch(bodies=plan_bodies)
+        self.env["res.partner"].browse(partner_bodies)._message_log_batch(
+            bodies={key: Markup("<br/>").join(lines) for key, lines in partner_bodies.items()}
+        )
+        self.env["account.move"].browse(source_bodies)._message_log_batch(bodies=source_bodies)
 
     # ------------------------------------------------------------------
     # Cancellation

@@ -168,6 +168,19 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         # Open receivable items like any other: the overdue hold sees none.
         self.assertEqual(self._credit(self.debtor).credit_overdue_amount, 0.0)
 
+    def test_plans_activated_together_get_their_own_entries(self):
+        other = self._create_customer("Second Plan Debtor")
+        invoice = self._create_invoice(other, 500.0, days_overdue=10)
+        first = self._plan()
+        second = self._plan(moves=invoice, partner_id=other.id, installment_count=2)
+        (first | second).action_activate()
+        self.assertEqual((first | second).mapped("state"), ["active", "active"])
+        self.assertNotEqual(first.move_id, second.move_id)
+        self.assertEqual(second.move_id.line_ids.partner_id, other)
+        self.assertEqual(second.line_ids.move_line_id.mapped("amount_residual"), [250.0, 250.0])
+        self.assertTrue(self._receivable(invoice).reconciled)
+        self.assertEqual(invoice.credit_rescheduled_plan_id, second)
+
     def test_foreign_currency_entry_is_exact_in_both_currencies(self):
         # 1,000.00 EUR at 2 EUR for 1 USD is 500.00 USD; the installments share
         # it: 166.66 + 166.66 + 166.68 USD (333.33 / 1,000 x 500 = 166.665 ->

@@ -344,6 +344,34 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         run_on(18)
         self.assertEqual(Histories.search_count(mine), count)
 
+    def test_late_interest_runs_on_an_overdue_installment(self):
+        # Installment 1 (333.33) due today, unpaid 60 days later at 12 % a year:
+        # 333.33 x 12 % x 60 / 365 = 6.575... -> 6.58. The invoices bear interest
+        # until the plan settled them (today), not after.
+        self.company.write(
+            {
+                "credit_interest_enabled": True,
+                "credit_interest_journal_id": self.company_data["default_journal_sale"].id,
+                "credit_interest_margin": 0.0,
+            }
+        )
+        self.env["credit.interest.rate"].create(
+            {"name": "Contract rate", "date_from": date(2000, 1, 1), "rate": 12.0}
+        )
+        plan = self._active_plan(first_due_date=self.today)
+        later = self.today + timedelta(days=60)
+        with freeze_time(datetime.combine(later, time(12))):
+            run = self.env["credit.interest.run"].create({"date": later})
+            run.action_compute()
+        on_installment = run.accrual_ids.filtered(
+            lambda accrual: accrual.move_line_id == plan.line_ids[0].move_line_id
+        )
+        self.assertRecordValues(on_installment, [{"days": 60, "amount": 6.58}])
+        on_invoices = run.accrual_ids.filtered(
+            lambda accrual: accrual.move_id in self.older | self.newer
+        )
+        self.assertEqual(max(on_invoices.mapped("date_to")), self.today)
+
     # ------------------------------------------------------------------
     # Who may do what
     # ------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 
 LINE_STATES = [
     ("open", "Open"),
@@ -60,6 +61,39 @@ class CreditInstallmentLine(models.Model):
             else:
                 line.state = "overdue" if due and due < today else "open"
                 line.paid_date = False
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        if not self.env.su:
+            lines._check_editable({name for vals in vals_list for name in vals})
+        return lines
+
+    def write(self, vals):
+        if not self.env.su:
+            self._check_editable(set(vals))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_running(self):
+        if not self.env.su:
+            self._check_editable(set())
+
+    def _check_editable(self, field_names):
+        """Installments are the plan's schedule: changed by hand only while it is
+        a proposal; their receivable item is set by the activation alone."""
+        if "move_line_id" in field_names:
+            raise AccessError(
+                self.env._("The receivable item of an installment is set by its plan's activation.")
+            )
+        running = self.plan_id.filtered(lambda plan: plan.state not in ("draft", "proposed"))
+        if running:
+            raise UserError(
+                self.env._(
+                    "Plan %(plan)s is no longer a proposal: its installments cannot be changed.",
+                    plan=running[0].name,
+                )
+            )
 
     def _get_label(self):
         """The label of the installment's receivable item."""

@@ -396,6 +396,18 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         self.assertEqual(plan.state, "active")
         with self.assertRaises(UserError):
             plan.with_user(self.collector).write({"installment_count": 4})
+        # Nor its installments, whatever the call.
+        installment = plan.line_ids[0].with_user(self.collector)
+        with self.assertRaises(UserError):
+            installment.write({"amount": 1.0})
+        with self.assertRaises(UserError):
+            installment.unlink()
+        with self.assertRaises(UserError):
+            installment.create({"plan_id": plan.id, "date_due": self.today, "amount": 5.0})
+        with self.assertRaises(AccessError):
+            plan.line_ids[1].with_user(self.credit_manager).write(
+                {"move_line_id": self._receivable(self.older).id}
+            )
         with self.assertRaises(UserError):
             plan.with_user(self.credit_manager).unlink()
 

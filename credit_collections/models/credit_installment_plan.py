@@ -697,6 +697,15 @@ class CreditInstallmentPlan(models.Model):
             )
         plans._log_rescheduling()
 
+    def action_register_payment(self):
+        """Odoo's payment wizard on the plan's open installments: what the customer
+        pays settles the oldest installment first."""
+        self.ensure_one()
+        items = self.line_ids.move_line_id.filtered(lambda item: not item.reconciled)
+        if self.state not in RUNNING_STATES or not items:
+            raise UserError(self.env._("This plan has no open installment to pay."))
+        return items.sorted(lambda item: (item.date_maturity, item.id)).action_register_payment()
+
     def _reconcile_pairs(self, counterparts):
         """Reconcile each line with the item it clears, all pairs in one pass."""
         self.env["account.move.line"]._reconcile_plan(

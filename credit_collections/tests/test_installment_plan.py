@@ -222,6 +222,19 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         self._run_check()
         self.assertEqual(plan.state, "done")
 
+    def test_a_payment_registered_on_the_plan_settles_the_oldest_installment_first(self):
+        plan = self._active_plan()
+        action = plan.action_register_payment()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_context(action["context"])
+            .create({"amount": 400.0, "payment_date": self.today, "group_payment": True})
+        )
+        wizard._create_payments()
+        # 333.33 on the first, 66.67 on the second.
+        self.assertEqual(plan.line_ids.mapped("amount_residual"), [0.0, 266.66, 333.34])
+        self.assertEqual(plan.line_ids[0].state, "paid")
+
     def test_an_unpaid_installment_defaults_the_plan_and_holds_orders(self):
         self.company.credit_plan_default_days = 15
         plan = self._active_plan(first_due_date=self.today)

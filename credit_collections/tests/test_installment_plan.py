@@ -227,7 +227,7 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         action = plan.action_register_payment()
         wizard = (
             self.env[action["res_model"]]
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"amount": 400.0, "payment_date": self.today, "group_payment": True})
         )
         wizard._create_payments()

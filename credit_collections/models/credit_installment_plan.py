@@ -37,6 +37,10 @@ PLAN_SYSTEM_FIELDS = {
     "date_activated",
     "date_defaulted",
     "interest_amount",
+    # Derived from the items and the charges: a total written by hand would
+    # post installments the items do not add up to.
+    "source_amount",
+    "amount_total",
     "signed_by",
     "signed_on",
     "signature_ip",
@@ -453,7 +457,8 @@ class CreditInstallmentPlan(models.Model):
             if plan.state not in EDITABLE_STATES:
                 raise UserError(self.env._("Only a draft plan's schedule can be computed."))
             plan._check_schedule_input()
-            plan._compute_source_amount()
+            # The items' open amount as it stands now (see PLAN_SYSTEM_FIELDS).
+            plan.sudo()._compute_source_amount()
             dates = plan._get_due_dates(plan.installment_count)
             # The plan's own figure, from its schedule (see PLAN_SYSTEM_FIELDS).
             plan.sudo().interest_amount = plan._compute_plan_interest(dates)

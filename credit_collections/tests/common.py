@@ -1,3 +1,6 @@
+import os
+import subprocess
+import tempfile
 from datetime import timedelta
 
 from odoo import Command, fields
@@ -156,3 +159,17 @@ class CreditCollectionsCommon(AccountTestInvoicingCommon):
         partner = partner.with_company(company or self.company)
         partner.invalidate_recordset()
         return partner
+
+    def _pdf_text(self, pdf):
+        """The text of a PDF as pdftotext reads it, on one line."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "document.pdf")
+            with open(path, "wb") as file:
+                file.write(pdf)
+            result = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", path, "-"],
+                capture_output=True,
+                check=True,
+                text=True,
+            )
+        return " ".join(result.stdout.split())

@@ -1,7 +1,3 @@
-import os
-import subprocess
-import tempfile
-
 from lxml import html
 
 from odoo.tests import tagged
@@ -85,19 +81,6 @@ class TestFollowupDocuments(CreditCollectionsCommon):
             self._amount(amount, invoice.currency_id, lang),
             "Pay now",
         ]
-
-    def _pdf_text(self, pdf):
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "letter.pdf")
-            with open(path, "wb") as file:
-                file.write(pdf)
-            result = subprocess.run(
-                ["pdftotext", "-enc", "UTF-8", path, "-"],
-                capture_output=True,
-                check=True,
-                text=True,
-            )
-        return " ".join(result.stdout.split())
 
     def _render_letter_pdf(self, level):
         # wkhtmltopdf would ask the test server for style sheets and wait on the

@@ -402,7 +402,14 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         self.assertEqual(plan.state, "proposed")
         with self.assertRaises(AccessError):
             plan.with_user(self.collector).action_activate()
-        for field_name, value in (("state", "active"), ("move_id", self.older.id)):
+        for field_name, value in (
+            ("state", "active"),
+            ("move_id", self.older.id),
+            ("amount_total", 2000.0),
+            ("source_amount", 2000.0),
+            ("interest_amount", 5.0),
+            ("signed_by", "Somebody"),
+        ):
             with self.assertRaises(AccessError):
                 plan.with_user(self.collector).write({field_name: value})
         plan.with_user(self.credit_manager).action_activate()

@@ -1,6 +1,3 @@
-import os
-import subprocess
-import tempfile
 from datetime import date, datetime, time, timedelta
 from unittest.mock import patch
 
@@ -50,19 +47,6 @@ class TestLateInterestRules(CreditCollectionsCommon):
             .create({"amount": amount, "payment_date": paid_on})
             ._create_payments()
         )
-
-    def _pdf_text(self, pdf):
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "invoice.pdf")
-            with open(path, "wb") as file:
-                file.write(pdf)
-            result = subprocess.run(
-                ["pdftotext", "-enc", "UTF-8", path, "-"],
-                capture_output=True,
-                check=True,
-                text=True,
-            )
-        return " ".join(result.stdout.split())
 
     def _receivable(self, move):
         return move.line_ids.filtered(lambda line: line.account_type == "asset_receivable")

@@ -8,8 +8,15 @@ from odoo.tests import HttpCase, new_test_user, tagged
 class TestInterestTour(HttpCase):
     def test_credit_manager_enables_interest_previews_and_invoices(self):
         company = self.env.ref("base.main_company")
-        # Off to begin with, as on a new database.
-        company.credit_interest_enabled = False
+        # Off to begin with, as on a new database, and with values other than the
+        # preset's, which the tour waits for before it leaves the settings.
+        company.write(
+            {
+                "credit_interest_enabled": False,
+                "credit_interest_margin": 8.0,
+                "credit_interest_print_terms": False,
+            }
+        )
         new_test_user(
             self.env,
             login="tour_interest_manager",

@@ -26,8 +26,18 @@ registry.category("web_tour.tours").add("credit_collections_interest_tour", {
             run: "click",
         },
         {
+            // The margin was 8 points before: waiting for the preset's values keeps
+            // the next step from opening the apps menu while the form reloads.
+            content: "The preset is applied: no margin over 18 % a year",
+            trigger: `${interest} .o_field_widget[name='credit_interest_margin'] input:value("0.00")`,
+        },
+        {
             content: "The preset is applied: invoices will print the late-payment terms",
             trigger: `${interest} .o_field_widget[name='credit_interest_print_terms'] input:checked`,
+        },
+        {
+            content: "No dialog is left open",
+            trigger: "body:not(:has(.modal))",
         },
         ...stepUtils.goToAppSteps("account.menu_finance", "Open Accounting"),
         {

@@ -1,0 +1,298 @@
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_amount
+
+# Set by a credit manager's override only, never by hand: a delivery must show who
+# let it go despite the credit hold, and why.
+OVERRIDE_FIELDS = {"credit_override_user_id", "credit_override_date", "credit_override_reason"}
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    credit_hold_blocked = fields.Boolean(
+        string="Held for Credit", compute="_compute_credit_hold", groups="base.group_user"
+    )
+    credit_hold_reasons = fields.Text(compute="_compute_credit_hold", groups="base.group_user")
+    credit_override_user_id = fields.Many2one(
+        "res.users",
+        string="Credit Hold Overridden By",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+    )
+    credit_override_date = fields.Datetime(
+        string="Credit Hold Overridden On", readonly=True, copy=False, groups="base.group_user"
+    )
+    credit_override_reason = fields.Text(readonly=True, copy=False, groups="base.group_user")
+
+    # ------------------------------------------------------------------
+    # Compute
+    # ------------------------------------------------------------------
+
+    @api.depends(
+        "state",
+        "partner_id",
+        "picking_type_id",
+        "location_dest_id",
+        "company_id",
+        "credit_override_user_id",
+    )
+    def _compute_credit_hold(self):
+        held = self._credit_held_deliveries()
+        for picking in self:
+            snapshot = held.get(picking)
+            picking.credit_hold_blocked = bool(snapshot)
+            picking.credit_hold_reasons = (
+                picking._credit_hold_details(snapshot) if snapshot else False
+            )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(set(vals) & OVERRIDE_FIELDS for vals in vals_list):
+            self._credit_refuse_override_fields()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and set(vals) & OVERRIDE_FIELDS:
+            self._credit_refuse_override_fields()
+        if vals.get("state") == "done":
+            # Marking a delivery done by hand delivers it as surely as validating it.
+            self._credit_check_deliveries()
+        return super().write(vals)
+
+    def _credit_refuse_override_fields(self):
+        raise AccessError(
+            self.env._(
+                "A credit hold on a delivery is overridden by a credit manager with "
+                '"Validate Despite Hold", never by writing the delivery.'
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def button_validate(self):
+        # Refused before any backorder wizard is shown; the moves check again when
+        # they are done, whatever the path.
+        self._credit_check_deliveries()
+        return super().button_validate()
+
+    def action_open_credit_override(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Validate Despite Credit Hold"),
+            "res_model": "credit.delivery.override.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_picking_id": self.id},
+        }
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+
+    def _credit_deliveries_to_check(self):
+        """Deliveries the credit rules apply to: outgoing transfers to a customer
+        location, not yet done. Returns, receipts and internal transfers never are."""
+        return self.filtered(
+            lambda picking: (
+                picking.picking_type_code == "outgoing"
+                and picking.location_dest_id.usage == "customer"
+                and picking.partner_id
+                and picking.state not in ("done", "cancel")
+            )
+        )
+
+    def _credit_order(self):
+        """The sales order of the delivery, whose customers and approvals decide."""
+        self.ensure_one()
+        # Warehouse users validate deliveries of orders that record rules may hide
+        # from them: the decision binds to the order, not to who validates.
+        return self.sudo().sale_id
+
+    def _credit_checked_partners(self):
+        """Commercial entities whose credit the delivery engages: those its sales
+        order engages (invoiced and ordering customer), else the delivery's."""
+        self.ensure_one()
+        order = self._credit_order()
+        if order:
+            return order._credit_checked_partners()
+        return self.partner_id.commercial_partner_id
+
+    def _credit_held_deliveries(self):
+        """{delivery: snapshot} of the deliveries in self that credit holds now.
+
+        The customer's status as its Credit tab shows it, decided by the hold rules
+        of credit_collections (the order of the delivery is part of its exposure
+        already), unless a credit manager overrode the hold on this delivery or its
+        sales order has a credit approval still valid for the order's amount.
+        """
+        deliveries = self._credit_deliveries_to_check().filtered(
+            lambda picking: not picking.sudo().credit_override_user_id
+        )
+        if not deliveries:
+            return {}
+        engine = self.env["credit.exposure"]
+        order_model = self.env["sale.order"]
+        held = {}
+        for company, pickings in deliveries.grouped("company_id").items():
+            checked = {picking: picking._credit_checked_partners() for picking in pickings}
+            partners = self.env["res.partner"].union(*checked.values())
+            snapshots = engine._get_snapshots(partners, company)
+            for picking in pickings:
+                verdict = picking._credit_delivery_verdict(
+                    [snapshots[partner.id] for partner in checked[picking]]
+                )
+                if verdict["status"] == "blocked":
+                    held[picking] = verdict
+        if not held:
+            return {}
+        orders = order_model.sudo().union(*(picking._credit_order() for picking in held))
+        approvals = orders._credit_valid_approvals() if orders else {}
+        return {
+            picking: snapshot
+            for picking, snapshot in held.items()
+            if picking._credit_order() not in approvals
+        }
+
+    def _credit_delivery_verdict(self, snapshots):
+        """One verdict for the delivery from the snapshots of its customers, merged
+        as for its order. An order paid online in full granted no credit: as at its
+        confirmation, only the rules that do not depend on amounts hold it."""
+        self.ensure_one()
+        order_model = self.env["sale.order"]
+        # Copies: merging names the ordering customer's reasons in place.
+        verdict = order_model._credit_merge_snapshots([dict(snapshot) for snapshot in snapshots])
+        order = self._credit_order()
+        if verdict["status"] != "blocked" or not order or not order._credit_is_paid_in_advance():
+            return verdict
+        engine = self.env["credit.exposure"]
+        paid = []
+        for snapshot in snapshots:
+            snapshot = dict(snapshot, paid_in_advance=True)
+            snapshot.update(engine._evaluate(snapshot))
+            paid.append(snapshot)
+        return order_model._credit_merge_snapshots(paid)
+
+    def _credit_check_deliveries(self):
+        """Refuse the deliveries in self that credit holds, naming every one."""
+        held = self._credit_held_deliveries()
+        if held:
+            raise UserError(
+                "\n\n".join(
+                    picking._credit_block_message(held[picking])
+                    for picking in self
+                    if picking in held
+                )
+            )
+
+    def _credit_hold_details(self, snapshot):
+        self.ensure_one()
+        reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
+        return f"{reasons}\n{self._credit_exposure_summary(snapshot)}"
+
+    def _credit_block_message(self, snapshot):
+        self.ensure_one()
+        return self.env._(
+            "Delivery %(picking)s cannot be validated: customer %(partner)s is blocked for "
+            "credit.\n%(details)s\n"
+            "What to do: get the overdue invoices paid or the hold lifted, or ask a credit "
+            'manager to validate the delivery with "Validate Despite Hold".',
+            picking=self.name,
+            partner=snapshot["partner"].display_name,
+            details=self._credit_hold_details(snapshot),
+        )
+
+    def _credit_exposure_summary(self, snapshot):
+        self.ensure_one()
+
+        def amount(value):
+            return format_amount(self.env, value, snapshot["currency"])
+
+        limit = amount(snapshot["limit"]) if snapshot["has_limit"] else self.env._("no limit")
+        return self.env._(
+            "Credit limit %(limit)s; exposure %(exposure)s: open not yet due %(not_due)s, "
+            "overdue %(overdue)s, orders to invoice %(orders)s, draft invoices %(drafts)s.",
+            limit=limit,
+            exposure=amount(snapshot["exposure"]),
+            not_due=amount(snapshot["not_due"]),
+            overdue=amount(snapshot["overdue"]),
+            orders=amount(snapshot["orders"]),
+            drafts=amount(snapshot["draft_invoices"]),
+        )
+
+    def _credit_override_and_validate(self, reason):
+        """A credit manager lets a held delivery go: the decision is recorded on the
+        delivery and logged on it, its order and its customer; the delivery is then
+        validated when the manager may validate transfers (else by the warehouse)."""
+        self.ensure_one()
+        self.env["credit.approval.request"]._credit_check_manager()
+        self._credit_check_override_segregation()
+        snapshot = self._credit_held_deliveries().get(self)
+        if not snapshot:
+            raise UserError(
+                self.env._(
+                    "Delivery %(picking)s is not held for credit: validate it as usual.",
+                    picking=self.name,
+                )
+            )
+        # The override fields are the decision's only (see OVERRIDE_FIELDS).
+        self.sudo().write(
+            {
+                "credit_override_user_id": self.env.user.id,
+                "credit_override_date": fields.Datetime.now(),
+                "credit_override_reason": reason,
+            }
+        )
+        body = self.env._(
+            "Credit hold overridden by %(user)s for delivery %(picking)s.\n"
+            "Why: %(reason)s\nReasons of the hold:\n%(details)s",
+            user=self.env.user.name,
+            picking=self.name,
+            reason=reason,
+            details=self._credit_hold_details(snapshot),
+        )
+        self._credit_log_override(body)
+        if not self.env.user.has_group("stock.group_stock_user"):
+            return {"type": "ir.actions.act_window_close"}
+        result = self.button_validate()
+        return result if isinstance(result, dict) else {"type": "ir.actions.act_window_close"}
+
+    def _credit_check_override_segregation(self):
+        self.ensure_one()
+        order = self._credit_order()
+        if (
+            self.env.su
+            or not self.company_id.credit_segregation_of_duties
+            or not order
+            or order.user_id != self.env.user
+        ):
+            return
+        raise UserError(
+            self.env._(
+                "Segregation of duties: %(picking)s delivers your own order %(order)s, so you "
+                "cannot validate it despite its credit hold. Another credit manager must decide.",
+                picking=self.name,
+                order=order.name,
+            )
+        )
+
+    def _credit_log_override(self, body):
+        """Log the override on the delivery, its sales order and its customers."""
+        self.ensure_one()
+        # The log is part of the decision the credit manager is entitled to take, on
+        # documents they may not edit (the delivery, another salesperson's order).
+        author = self.env.user.partner_id.id
+        self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note", author_id=author)
+        order = self._credit_order()
+        if order:
+            order.message_post(body=body, subtype_xmlid="mail.mt_note", author_id=author)
+        for partner in self._credit_checked_partners():
+            partner.sudo()._message_log(body=body)

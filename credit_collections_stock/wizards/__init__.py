@@ -1,0 +1,1 @@
+from . import credit_delivery_override_wizard

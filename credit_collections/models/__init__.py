@@ -19,3 +19,4 @@ from . import credit_interest_accrual
 from . import account_payment_term
 from . import credit_installment_plan
 from . import credit_installment_line
+from . import mail_mail

@@ -42,6 +42,20 @@ class AccountMoveLine(models.Model):
     followup_date = fields.Date(
         string="Last Follow-up", copy=False, readonly=True, groups="base.group_user"
     )
+    credit_days_overdue = fields.Integer(
+        string="Days Overdue",
+        compute="_compute_credit_days_overdue",
+        groups="base.group_user",
+        help="Days since the due date, today; 0 when not yet due.",
+    )
+
+    @api.depends("date_maturity")
+    def _compute_credit_days_overdue(self):
+        today = fields.Date.context_today(self)
+        for line in self:
+            line.credit_days_overdue = (
+                max((today - line.date_maturity).days, 0) if line.date_maturity else 0
+            )
 
     def init(self):
         result = super().init()

@@ -378,6 +378,7 @@ class CreditExposure(models.AbstractModel):
         ones apart for the refusal message."""
         reasons = []
         blocking_reasons = []
+        blocking_rules = []
         for rule in self._get_rules():
             verdict = rule(snapshot)
             if not verdict:
@@ -386,6 +387,7 @@ class CreditExposure(models.AbstractModel):
             reasons.append(reason)
             if rule_status == "blocked":
                 blocking_reasons.append(reason)
+                blocking_rules.append(rule.__name__)
         if blocking_reasons:
             status = "blocked"
         else:
@@ -394,8 +396,45 @@ class CreditExposure(models.AbstractModel):
             "status": status,
             "reasons": reasons,
             "blocking_reasons": blocking_reasons,
+            "blocking_rules": blocking_rules,
             "over_limit": self._is_over_limit(snapshot),
         }
+
+    def _get_rule_advice(self):
+        """What a salesperson can do about each hold rule that blocks, by rule
+        method name; override to add the advice of a new rule."""
+        return {
+            "_rule_manual_hold": self.env._("ask a credit manager to lift the credit hold"),
+            "_rule_cash_only": self.env._("get the order paid before confirming it"),
+            "_rule_over_limit": self.env._(
+                "reduce the order, or get open invoices paid to free credit"
+            ),
+            "_rule_overdue": self.env._("collect the overdue invoices"),
+            "_rule_overdue_limit": self.env._("collect the overdue invoices"),
+            "_rule_defaulted_plan": self.env._(
+                "get the customer's installment plan back on schedule"
+            ),
+        }
+
+    def _get_blocking_advice(self, blocking_rules):
+        """What to do about the rules that block, in one sentence: the advice of
+        each rule, then an approval, which lifts any of them."""
+        advice_of = self._get_rule_advice()
+        actions = []
+        for rule_name in blocking_rules:
+            action = advice_of.get(rule_name)
+            if action and action not in actions:
+                actions.append(action)
+        approval = self.env._(
+            'ask a credit manager for an exception with "Request Credit Approval"'
+        )
+        if not actions:
+            return self.env._("What to do: %(approval)s.", approval=approval)
+        return self.env._(
+            "What to do: %(actions)s, or %(approval)s.",
+            actions="; ".join(actions),
+            approval=approval,
+        )
 
     def _format_amount(self, snapshot, amount):
         # Formatting an amount costs more than the rest of a customer's evaluation:
@@ -530,9 +569,19 @@ class CreditExposure(models.AbstractModel):
             SQL(
                 """
                 CREATE TABLE IF NOT EXISTS credit_collections_partner_lock (
-                    partner_id integer PRIMARY KEY REFERENCES res_partner(id) ON DELETE CASCADE
+                    partner_id integer PRIMARY KEY
                 )
                 """
+            )
+        )
+        # No foreign key to res_partner: Odoo's partner merge rewrites every column
+        # referring to a partner and expects another column beside it (a table of
+        # the key alone made Contacts > Merge crash). A row left by a deleted
+        # customer only costs its few bytes.
+        self.env.cr.execute(
+            SQL(
+                "ALTER TABLE credit_collections_partner_lock "
+                "DROP CONSTRAINT IF EXISTS credit_collections_partner_lock_partner_id_fkey"
             )
         )
         return result

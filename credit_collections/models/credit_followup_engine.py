@@ -145,9 +145,12 @@ class CreditFollowupEngine(models.AbstractModel):
             else Level
         )
         due_level = reached if reached and (not current or reached.delay > current.delay) else Level
+        next_date = oldest_due + timedelta(days=next_level.delay) if next_level else False
+        if partner.env.company.credit_followup_start_mode == "first_level" and oldest_due:
+            due_level, next_date = self._climb_one_level(partner, levels, current, days, today)
         overdue = figures.get("overdue", 0.0)
         minimum = partner.env.company.credit_followup_min_amount
-        if due_level and reached.delay >= 0 and overdue < minimum:
+        if due_level and due_level.delay >= 0 and overdue < minimum:
             due_level = Level
         return {
             "partner": partner,
@@ -156,8 +159,38 @@ class CreditFollowupEngine(models.AbstractModel):
             "current_level": current,
             "reached_level": reached,
             "next_level": next_level,
+            "next_date": next_date,
             "due_level": Level if current.manual_action else due_level,
         }
+
+    def _climb_one_level(self, partner, levels, current, days, today):
+        """Level due under the "first level" start: a customer starts at the first
+        level its items call for and climbs one level at a time, each once the
+        days between the two levels have passed since its last follow-up. Nobody
+        gets a final notice as a first letter at go-live, and each letter gives
+        the customer the time the ladder means to give.
+
+        :return: (level due now or empty, date the next level falls due or False)
+        """
+        Level = self.env["credit.followup.level"]
+        reached = levels.filtered(lambda level: level.delay <= days)
+        if not current:
+            # Overdue items start at the first reminder after the due date: the
+            # reminder before it says they "fall due shortly".
+            start = (reached.filtered(lambda level: level.delay > 0) if days > 0 else Level) or (
+                reached
+            )
+            first = levels[:1]
+            return start[:1], (today + timedelta(days=first.delay - days)) if not start else False
+        following = levels.filtered(lambda level: level.delay > current.delay)[:1]
+        if not following:
+            return Level, False
+        last = partner.followup_last_date or today
+        next_date = max(
+            last + timedelta(days=following.delay - current.delay),
+            today + timedelta(days=following.delay - days),
+        )
+        return (following if next_date <= today else Level), next_date
 
     def _escalate_defaulted_plan(self, facts, date_defaulted):
         """A customer whose plan defaulted reaches the next level at once, once
@@ -179,8 +212,8 @@ class CreditFollowupEngine(models.AbstractModel):
             next_action_date = today
         elif status == "paused":
             next_action_date = partner.followup_paused_until
-        elif status in ("waiting", "no_action") and facts["oldest_due"] and facts["next_level"]:
-            next_action_date = facts["oldest_due"] + timedelta(days=facts["next_level"].delay)
+        elif status in ("waiting", "no_action") and facts["oldest_due"]:
+            next_action_date = facts["next_date"]
         return {
             "status": status,
             "level": facts["due_level"]
@@ -289,7 +322,7 @@ class CreditFollowupEngine(models.AbstractModel):
     # ------------------------------------------------------------------
 
     def _apply_levels_safely(
-        self, items, company, trigger="cron", send_email=None, send_letter=None
+        self, items, company, trigger="cron", send_email=None, send_letter=None, email_values=None
     ):
         """Record and run the levels of customers together, in a savepoint: when
         anything fails nothing of the batch is kept and each customer is done
@@ -298,6 +331,8 @@ class CreditFollowupEngine(models.AbstractModel):
 
         :param items: [(commercial partner, level, state from _get_states)]
         :param send_email, send_letter: channels chosen by hand (None: the level's)
+        :param email_values: the email as edited by hand (see
+            credit.followup.history._create_batch)
         :return: {partner id: history}
         """
         claimed = self.env["res.partner"].browse([item[0].id for item in items])._followup_claim()
@@ -307,7 +342,9 @@ class CreditFollowupEngine(models.AbstractModel):
         History = self.env["credit.followup.history"]
         try:
             with self.env.cr.savepoint():
-                histories = History._create_batch(items, company, trigger, send_email, send_letter)
+                histories = History._create_batch(
+                    items, company, trigger, send_email, send_letter, email_values
+                )
                 histories._run_actions()
                 return {history.partner_id.id: history for history in histories}
         except Exception as error:
@@ -322,7 +359,9 @@ class CreditFollowupEngine(models.AbstractModel):
                 result = {}
                 for item in items:
                     result.update(
-                        self._apply_levels_safely([item], company, trigger, send_email, send_letter)
+                        self._apply_levels_safely(
+                            [item], company, trigger, send_email, send_letter, email_values
+                        )
                     )
                 return result
             if isinstance(error, (errors.SerializationFailure, errors.ExclusionViolation)):

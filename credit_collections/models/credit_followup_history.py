@@ -1,4 +1,11 @@
+import base64
+
+from werkzeug.urls import url_encode
+
 from odoo import Command, api, fields, models
+from odoo.tools import email_normalize, is_html_empty
+
+from odoo.addons.payment import utils as payment_utils
 
 HISTORY_STATES = [
     ("done", "Done"),
@@ -81,6 +88,14 @@ class CreditFollowupHistory(models.Model):
         "partner_id",
         string="Sent To",
     )
+    email_cc = fields.Char(string="Cc", help="Copies of the email, added by hand.")
+    email_subject = fields.Char(help="Subject edited by hand before sending.")
+    email_body = fields.Html(sanitize="email_outgoing", help="Email edited by hand before sending.")
+    email_note = fields.Html(
+        string="Personal Note",
+        sanitize="email_outgoing",
+        help="Written by hand above the level's email.",
+    )
     mail_message_id = fields.Many2one("mail.message", string="Email", ondelete="set null")
     email_bounced = fields.Boolean(readonly=True, copy=False)
     email_state = fields.Selection(
@@ -139,7 +154,7 @@ class CreditFollowupHistory(models.Model):
             history.id: {
                 "partner_ids": history.recipient_ids.ids,
                 "email_to": False,
-                "email_cc": False,
+                "email_cc": history.email_cc or False,
             }
             for history in self
         }
@@ -202,18 +217,156 @@ class CreditFollowupHistory(models.Model):
             ).invoice_pdf_report_id
         return documents
 
+    def _get_previous_followups(self):
+        """Follow-ups the customer received before this one in the same dunning
+        episode (an email or a letter went out): a level's text may only speak
+        of "our reminders" when there were some."""
+        self.ensure_one()
+        return self.search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("episode", "=", self.episode),
+                ("state", "=", "done"),
+                ("id", "!=", self._origin.id),
+                ("date", "<=", self.date),
+                "|",
+                ("send_email", "=", True),
+                ("send_letter", "=", True),
+            ]
+        )
+
+    def _render_letter(self):
+        """Title and text of the follow-up's letter, in the customer's language:
+        the level's own Letter Text when written, else its letter template's
+        text; the title is the letter template's subject.
+
+        :return: {"title": str or False, "text": Markup or False}
+        """
+        self.ensure_one()
+        lang = self.partner_id.lang
+        level = self.level_id.with_context(lang=lang)
+        template = level.letter_template_id
+        title = text = False
+        if template:
+            # _ids: a preview (unsaved follow-up) has no id to render on.
+            title = template._render_field("subject", self._ids, compute_lang=True)[self.id]
+            text = template._render_field("body_html", self._ids, compute_lang=True)[self.id]
+        if not is_html_empty(level.description):
+            text = level.description
+        return {"title": title, "text": text if not is_html_empty(text) else False}
+
+    def _get_letter_addressee(self):
+        """Contact the letter is posted to: the first invoice contact with a
+        complete postal address, else the customer itself when its address is
+        complete; empty when no address is complete."""
+        self.ensure_one()
+        commercial = self.partner_id.commercial_partner_id
+        contacts = commercial.child_ids.filtered(
+            lambda contact: contact.type == "invoice" and contact.active
+        )
+        return next(
+            (contact for contact in (*contacts, commercial) if self._is_postal_address(contact)),
+            commercial.browse(),
+        )
+
+    @api.model
+    def _is_postal_address(self, partner):
+        """A letter can be posted to it: street, city, country, and the zip and
+        state its country asks for."""
+        country = partner.country_id
+        return bool(
+            partner.street
+            and partner.city
+            and country
+            and (partner.zip or not country.zip_required)
+            and (partner.state_id or not country.state_required)
+        )
+
+    def _get_payment_instructions(self, with_qr=False):
+        """How the customer pays what the follow-up lists, for its email and letter.
+
+        :return: dict with "bank_accounts" (res.partner.bank of the company to pay
+            to), "reference" (to quote on a transfer), "pay_url" (pay online:
+            the invoice's own page for one invoice, Odoo's payment link for the
+            total when a payment provider is enabled; else False) and "pay_qr"
+            (with_qr: the pay_url as a QR code, a data URI, for paper)
+        """
+        self.ensure_one()
+        lines = self.move_line_ids
+        company = self.company_id
+        invoices = lines.move_id
+        # Where the invoices ask to be paid, else the company's bank journals.
+        bank_accounts = invoices.partner_bank_id.filtered(lambda bank: bank.active)
+        if not bank_accounts:
+            # Read on the company, once for all the follow-ups of a batch.
+            bank_accounts = company.sudo().bank_journal_ids.sorted("sequence").bank_account_id
+        references = [reference for reference in invoices.mapped("payment_reference") if reference]
+        reference = ", ".join(dict.fromkeys(references))
+        partner = self.partner_id
+        if not reference or len(reference) > 60:
+            reference = partner.ref or partner.display_name
+        base_url = partner.get_base_url()
+        pay_url = False
+        if len(invoices) == 1 and invoices.is_sale_document(include_receipts=True):
+            pay_url = base_url + invoices.get_portal_url()
+        elif lines and len(lines.currency_id) == 1:
+            providers = (
+                self.env["payment.provider"]
+                .sudo()
+                .search_count(
+                    [("state", "in", ("enabled", "test")), ("company_id", "=", company.id)],
+                    limit=1,
+                )
+            )
+            amount = sum(lines.mapped("amount_residual_currency"))
+            if providers and amount > 0:
+                pay_url = (
+                    base_url
+                    + "/payment/pay?"
+                    + url_encode(
+                        {
+                            "reference": reference,
+                            "amount": amount,
+                            "currency_id": lines.currency_id.id,
+                            "partner_id": partner.id,
+                            "company_id": company.id,
+                            "access_token": payment_utils.generate_access_token(
+                                partner.id, amount, lines.currency_id.id
+                            ),
+                        }
+                    )
+                )
+        pay_qr = False
+        if pay_url and with_qr:
+            png = self.env["ir.actions.report"].barcode("QR", pay_url, width=160, height=160)
+            pay_qr = "data:image/png;base64," + base64.b64encode(png).decode()
+        return {
+            "bank_accounts": bank_accounts,
+            "reference": reference,
+            "pay_url": pay_url,
+            "pay_qr": pay_qr,
+        }
+
     def _get_statement_lines(self):
         """Items the statement of the follow-up lists, by due date."""
         self.ensure_one()
-        return self.move_line_ids.sorted(lambda line: (line.date_maturity, line.id))
+        # A preview (unsaved follow-up) holds new records: sort on the real ids.
+        return self.move_line_ids.sorted(lambda line: (line.date_maturity, line._origin.id))
 
     def _add_summary(self, text):
         for history in self:
             history.summary = "\n".join(part for part in (history.summary, text) if part)
 
     @api.model
-    def _prepare_history_vals(self, partner, level, state, company, trigger, channels, items):
+    def _prepare_history_vals(
+        self, partner, level, state, company, trigger, channels, items, email_values=None
+    ):
         send_email, send_letter = channels
+        email_values = email_values or {}
+        recipients = email_values.get("recipients")
+        if recipients is None:
+            recipients = partner._get_followup_recipients().filtered("email")
         return {
             "partner_id": partner.id,
             "company_id": company.id,
@@ -226,19 +379,26 @@ class CreditFollowupHistory(models.Model):
             "send_email": level.send_email if send_email is None else send_email,
             "send_letter": level.send_letter if send_letter is None else send_letter,
             "move_line_ids": [Command.set(items.ids)],
-            "recipient_ids": [
-                Command.set(partner._get_followup_recipients().filtered("email").ids)
-            ],
+            "recipient_ids": [Command.set(recipients.ids)],
+            "email_cc": email_values.get("email_cc") or False,
+            "email_subject": email_values.get("subject") or False,
+            "email_body": email_values.get("body") or False,
+            "email_note": email_values.get("note") or False,
         }
 
     @api.model
-    def _create_batch(self, items, company, trigger, send_email=None, send_letter=None):
+    def _create_batch(
+        self, items, company, trigger, send_email=None, send_letter=None, email_values=None
+    ):
         """Record the follow-ups of a batch of customers, before any of their
         actions: a concurrent run that did a customer already makes this fail
         before anything is sent.
 
         :param items: [(commercial partner, level, state from the engine)]
         :param send_email, send_letter: channels chosen by hand (None: the level's)
+        :param email_values: the email as edited by hand in the Send wizard:
+            {"recipients": res.partner (one customer only), "email_cc": str,
+            "subject": str, "body": html (one customer only), "note": html}
         """
         partners = self.env["res.partner"].union(*(partner for partner, _level, _state in items))
         items_of = self.env["account.move.line"]._followup_items_by_partner(
@@ -253,6 +413,7 @@ class CreditFollowupHistory(models.Model):
                 trigger,
                 (send_email, send_letter),
                 items_of[partner.id],
+                email_values,
             )
             for partner, level, state in items
         ]
@@ -343,20 +504,57 @@ class CreditFollowupHistory(models.Model):
         for history, letter in zip(histories, letters, strict=True):
             history.letter_attachment_id = letter
         histories._add_summary(self.env._("Letter printed."))
+        unaddressed = histories.filtered(lambda history: not history._get_letter_addressee())
+        if unaddressed:
+            unaddressed._schedule_followup_activities(
+                [
+                    (
+                        history,
+                        None,
+                        self.env._("No postal address for follow-up letters"),
+                        self.env._(
+                            "%(partner)s has no complete postal address (street, city, zip, "
+                            "country) on an invoice address nor on the customer: the letter of "
+                            "follow-up %(level)s cannot be posted. Complete the address, then "
+                            "print the letter again from the follow-up.",
+                            partner=history.partner_id.display_name,
+                            level=history.level_id.name,
+                        ),
+                    )
+                    for history in unaddressed
+                ]
+            )
+            unaddressed._add_summary(
+                self.env._(
+                    "Warning: no complete postal address, the letter cannot be posted; "
+                    "activity for the collector."
+                )
+            )
 
     def _action_send_email(self):
         """Queue the email of each follow-up through Odoo's mass mailing, one run of
-        the composer per template: blacklist, bounces and every mail extension
-        apply as for any mass mail, and each email is kept on its history."""
+        the composer per template and signer: blacklist, bounces and every mail
+        extension apply as for any mass mail, and each email is kept on its
+        history. The history says what happened to it: queued here, then sent or
+        failed when the mail queue sends it (see mail.mail), bounced later."""
         histories = self.filtered("send_email")
         if not histories:
             return
         without_email = histories.filtered(lambda history: not history.recipient_ids)
         without_email._request_email_address()
         histories -= without_email
+        invalid = histories._drop_invalid_recipients()
+        invalid._request_valid_email_address()
+        histories -= invalid
         histories.filtered("level_id.attach_invoices").invoice_ids._credit_ensure_pdf_reports()
         mail_of = {}
-        for template, group in histories.grouped(lambda h: h.level_id.mail_template_id).items():
+        edited = histories.filtered(lambda history: history.email_body or history.email_note)
+        for history in edited:
+            mail_of[history.id] = history._send_edited_email()
+        histories -= edited
+        for (template, author), group in histories.grouped(
+            lambda history: (history.level_id.mail_template_id, history._get_followup_author())
+        ).items():
             composer = (
                 self.env["mail.compose.message"]
                 .with_company(group.company_id[:1])
@@ -366,6 +564,11 @@ class CreditFollowupHistory(models.Model):
                         "model": self._name,
                         "res_ids": str(group.ids),
                         "template_id": template.id,
+                        # Written by the collector (or the company), not by the
+                        # scheduled action's technical user; the author given, the
+                        # composer no longer takes the sender from the template.
+                        "author_id": author.id,
+                        "email_from": template.email_from or group.company_id[:1].email_formatted,
                         "email_layout_xmlid": "mail.mail_notification_light",
                         # A run never waits on the mail server: the queue sends.
                         "force_send": False,
@@ -376,16 +579,87 @@ class CreditFollowupHistory(models.Model):
             mail_of.update((mail.res_id, mail) for mail in mails)
             for history in group:
                 history.mail_message_id = mail_of[history.id].mail_message_id
-        for history in histories:
-            recipients = ", ".join(history.recipient_ids.mapped("email"))
-            if mail_of[history.id].state == "cancel":
-                text = self.env._(
-                    "Email not sent to %(recipients)s: blacklisted or invalid address.",
-                    recipients=recipients,
+        for history in histories | edited:
+            history._add_summary(history._get_email_outcome(mail_of[history.id]))
+
+    def _send_edited_email(self):
+        """Queue the email of a follow-up edited by hand: its subject and body as
+        written, or the level's email under a personal note.
+
+        :return: the mail.mail queued
+        """
+        self.ensure_one()
+        template = self.level_id.mail_template_id
+        rendered = {}
+        for field in ("subject", "body_html", "email_from"):
+            rendered[field] = template._render_field(field, self.ids, compute_lang=True)[self.id]
+        body = self.email_body or rendered["body_html"]
+        if not is_html_empty(self.email_note):
+            body = self.email_note + body
+        composer = (
+            self.env["mail.compose.message"]
+            .with_company(self.company_id)
+            .create(
+                {
+                    "composition_mode": "mass_mail",
+                    "model": self._name,
+                    "res_ids": str(self.ids),
+                    "subject": self.email_subject or rendered["subject"],
+                    "body": body,
+                    "email_from": rendered["email_from"] or self.company_id.email_formatted,
+                    "author_id": self._get_followup_author().id,
+                    "email_layout_xmlid": "mail.mail_notification_light",
+                    "force_send": False,
+                }
+            )
+        )
+        mail = composer._action_send_mail()[0]
+        self.mail_message_id = mail.mail_message_id
+        return mail
+
+    def _get_email_outcome(self, mail):
+        """What happened to the follow-up's email, as the history tells it."""
+        self.ensure_one()
+        recipients = ", ".join(self.recipient_ids.mapped("email"))
+        if mail.state == "cancel":
+            return self.env._(
+                "Email not sent to %(recipients)s: the address is blacklisted or opted out.",
+                recipients=recipients,
+            )
+        if mail.state == "exception":
+            return self.env._(
+                "Email not sent to %(recipients)s: %(reason)s",
+                recipients=recipients,
+                reason=mail.failure_reason or mail.failure_type or "",
+            )
+        if mail.state == "sent":
+            return self.env._("Email sent to %(recipients)s.", recipients=recipients)
+        return self.env._(
+            "Email queued for %(recipients)s: the mail queue sends it shortly.",
+            recipients=recipients,
+        )
+
+    def _drop_invalid_recipients(self):
+        """Keep only the recipients whose address is a valid email; note the others.
+
+        :return: the follow-ups left with no valid address
+        """
+        for history in self:
+            invalid = history.recipient_ids.filtered(
+                lambda partner: not email_normalize(partner.email)
+            )
+            if not invalid:
+                continue
+            history.recipient_ids -= invalid
+            addresses = ", ".join(
+                f"{partner.display_name} <{partner.email}>" for partner in invalid
+            )
+            history._add_summary(
+                self.env._(
+                    "Invalid email address, not emailed: %(addresses)s.", addresses=addresses
                 )
-            else:
-                text = self.env._("Email sent to %(recipients)s.", recipients=recipients)
-            history._add_summary(text)
+            )
+        return self.filtered(lambda history: not history.recipient_ids)
 
     def _request_email_address(self):
         if not self:
@@ -407,6 +681,43 @@ class CreditFollowupHistory(models.Model):
             ]
         )
         self._add_summary(self.env._("No email address: activity for the collector."))
+
+    def _request_valid_email_address(self):
+        if not self:
+            return
+        self._schedule_followup_activities(
+            [
+                (
+                    history,
+                    None,
+                    self.env._("Invalid email address for follow-ups"),
+                    self.env._(
+                        "The email address of %(partner)s is invalid: follow-up %(level)s "
+                        "was not emailed. Correct the address or call the customer.",
+                        partner=history.partner_id.display_name,
+                        level=history.level_id.name,
+                    ),
+                )
+                for history in self
+            ]
+        )
+        self._add_summary(self.env._("Email not sent: activity for the collector."))
+
+    def _get_followup_signer(self):
+        """The person who signs the follow-up: the customer's collector (else its
+        salesperson) when that is a real person, else nobody and the company
+        signs. Technical users (the scheduled action's) never sign."""
+        self.ensure_one()
+        user = self.partner_id._get_followup_collector()
+        # The superuser is the scheduled action's own (and OdooBot's) user.
+        if not user or user._is_superuser() or user.share or not user.active:
+            return self.env["res.users"]
+        return user
+
+    def _get_followup_author(self):
+        """Author of the follow-up's email: its signer, else the company."""
+        self.ensure_one()
+        return self._get_followup_signer().partner_id or self.company_id.partner_id
 
     def _action_schedule_activity(self):
         histories = self.filtered(lambda history: history.level_id.create_activity)

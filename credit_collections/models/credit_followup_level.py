@@ -29,7 +29,14 @@ class CreditFollowupLevel(models.Model):
     description = fields.Html(
         string="Letter Text",
         translate=True,
-        help="Printed on the reminder letter above the statement.",
+        help="Printed on the reminder letter above the statement, instead of the text of "
+        "the letter template.",
+    )
+    letter_template_id = fields.Many2one(
+        "mail.template",
+        domain=[("model", "=", "credit.followup.history")],
+        help="Title (the subject) and text of the reminder letter, in the customer's "
+        "language; the letter adds the statement, how to pay and the signature.",
     )
     send_email = fields.Boolean()
     mail_template_id = fields.Many2one(
@@ -79,6 +86,21 @@ class CreditFollowupLevel(models.Model):
             "_action_set_credit_hold",
             "_action_invoice_fee",
         ]
+
+    @api.constrains("letter_template_id")
+    def _check_letter_template(self):
+        for level in self:
+            template = level.letter_template_id
+            if template and template.model != "credit.followup.history":
+                raise ValidationError(
+                    self.env._(
+                        "Letter Template: level %(level)s needs a follow-up template (applies "
+                        "to Follow-up History); %(template)s is a template of %(model)s.",
+                        level=level.name,
+                        template=template.name,
+                        model=self.env[template.model]._description,
+                    )
+                )
 
     @api.constrains("send_email", "mail_template_id")
     def _check_email_template(self):

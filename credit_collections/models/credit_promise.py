@@ -66,6 +66,22 @@ class CreditPromise(models.Model):
         if any(promise.amount <= 0 for promise in self):
             raise ValidationError(self.env._("Amount: a promise to pay must be positive."))
 
+    @api.constrains("promised_date")
+    def _check_promised_date(self):
+        """A promise is recorded, or its date moved, for today or later. Checked
+        only when the date is set: a promise whose date has since passed stays
+        valid, and its outcome (kept, broken) is recorded as usual."""
+        today = fields.Date.context_today(self)
+        past = self.filtered(lambda promise: promise.promised_date < today)
+        if past:
+            raise ValidationError(
+                self.env._(
+                    "Promised Date: %(date)s is in the past. Enter the date the customer "
+                    "promises to pay by, today or later.",
+                    date=format_date(self.env, past[0].promised_date),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:

@@ -117,6 +117,20 @@ class ResCompany(models.Model):
         currency_field="currency_id",
         help="Customers owing less than this overdue amount get no follow-up.",
     )
+    credit_followup_start_mode = fields.Selection(
+        selection=[
+            ("first_level", "At the first level, one level at a time"),
+            ("oldest_item", "At the level of the oldest overdue item"),
+        ],
+        string="Follow-ups Start",
+        default="first_level",
+        required=True,
+        help="Where a customer's follow-ups start, at go-live or when a new dunning "
+        "episode begins. First level: every customer gets the first reminder its "
+        "overdue items call for, then climbs one level at a time, each after the days "
+        "between two levels since the last follow-up. Oldest item: the customer gets "
+        "at once the level its oldest overdue item has reached.",
+    )
     credit_followup_fee_product_id = fields.Many2one(
         "product.product",
         string="Dunning Fee Product",
@@ -313,18 +327,21 @@ class ResCompany(models.Model):
                 "delay": -3,
                 "send_email": True,
                 "mail_template_id": template("mail_template_followup_reminder"),
+                "letter_template_id": template("mail_template_followup_letter_reminder"),
             },
             {
                 "name": self.env._("First reminder"),
                 "delay": 1,
                 "send_email": True,
                 "mail_template_id": template("mail_template_followup_first"),
+                "letter_template_id": template("mail_template_followup_letter_first"),
             },
             {
                 "name": self.env._("Second reminder"),
                 "delay": 15,
                 "send_email": True,
                 "mail_template_id": template("mail_template_followup_second"),
+                "letter_template_id": template("mail_template_followup_letter_second"),
                 "send_letter": True,
             },
             {
@@ -332,6 +349,7 @@ class ResCompany(models.Model):
                 "delay": 30,
                 "send_email": True,
                 "mail_template_id": template("mail_template_followup_final"),
+                "letter_template_id": template("mail_template_followup_letter_final"),
                 "send_letter": True,
                 "attach_invoices": True,
                 "set_credit_hold": True,
@@ -346,6 +364,7 @@ class ResCompany(models.Model):
                 "create_activity": True,
                 "activity_type_id": todo,
                 "activity_summary": self.env._("Decide on collection action"),
+                "letter_template_id": template("mail_template_followup_letter_collection"),
             },
         ]
         return {

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -56,6 +57,9 @@ class ResConfigSettings(models.TransientModel):
     )
     credit_followup_fee_product_id = fields.Many2one(
         related="company_id.credit_followup_fee_product_id", readonly=False
+    )
+    credit_followup_start_mode = fields.Selection(
+        related="company_id.credit_followup_start_mode", readonly=False
     )
     credit_interest_enabled = fields.Boolean(
         related="company_id.credit_interest_enabled", readonly=False
@@ -129,6 +133,30 @@ class ResConfigSettings(models.TransientModel):
     credit_plan_acceptance_needs_manager = fields.Boolean(
         related="company_id.credit_plan_acceptance_needs_manager", readonly=False
     )
+
+    @api.onchange("account_default_credit_limit")
+    def _onchange_account_default_credit_limit(self):
+        if self.account_default_credit_limit < 0:
+            return {
+                "warning": {
+                    "title": self.env._("Default Credit Limit"),
+                    "message": self._default_credit_limit_error(),
+                }
+            }
+        return None
+
+    def _default_credit_limit_error(self):
+        return self.env._(
+            "Default Credit Limit cannot be negative: every new customer would get it, and "
+            "creating a contact would fail. Enter 0 for no default limit."
+        )
+
+    def _inverse_account_default_credit_limit(self):
+        # Odoo stores the default limit as a fallback of every customer's limit:
+        # refuse it here, where it is typed, not when a contact is created later.
+        if any(settings.account_default_credit_limit < 0 for settings in self):
+            raise ValidationError(self._default_credit_limit_error())
+        return super()._inverse_account_default_credit_limit()
 
     def action_credit_interest_preset_monthly(self):
         self.company_id._credit_interest_apply_preset("monthly")

@@ -1,8 +1,9 @@
+import operator
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import format_amount, plaintext2html
+from odoo.tools import SQL, format_amount, plaintext2html
 
 CREDIT_STATUSES = [
     ("ok", "OK"),
@@ -18,6 +19,24 @@ FOLLOWUP_STATUSES = [
     ("paused", "Paused"),
     ("excluded", "Excluded"),
 ]
+
+# Aging buckets of a customer's overdue items: (field, first day, last day overdue).
+CREDIT_AGING_BUCKETS = [
+    ("credit_aging_1_30", 1, 30),
+    ("credit_aging_31_60", 31, 60),
+    ("credit_aging_61_90", 61, 90),
+    ("credit_aging_90_plus", 91, None),
+]
+
+# Operators a search on a number of days supports.
+DAYS_COMPARISONS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 # Fields whose changes are written to the partner's chatter with old and new value.
 CREDIT_AUDITED_FIELDS = (
@@ -190,6 +209,14 @@ class ResPartner(models.Model):
         help="Open items that follow-ups chase, in the current company.",
         groups="base.group_user",
     )
+    credit_open_line_ids = fields.One2many(
+        "account.move.line",
+        string="Open Items",
+        compute="_compute_credit_open_line_ids",
+        help="The customer's whole open position in the current company: items overdue and "
+        "not yet due, credit notes and payments not yet matched, disputed items.",
+        groups="base.group_user",
+    )
 
     # Live figures, for the current company, in its currency
     credit_receivable_amount = fields.Monetary(
@@ -202,7 +229,28 @@ class ResPartner(models.Model):
         string="Overdue", compute="_compute_credit_figures", groups="base.group_user"
     )
     credit_oldest_overdue_days = fields.Integer(
-        string="Oldest Overdue (Days)", compute="_compute_credit_figures", groups="base.group_user"
+        string="Oldest Overdue (Days)",
+        compute="_compute_credit_figures",
+        search="_search_credit_oldest_overdue_days",
+        groups="base.group_user",
+    )
+    credit_aging_not_due = fields.Monetary(
+        string="Not Due",
+        compute="_compute_credit_aging",
+        help="Open items not yet due, less credit notes and payments not yet matched.",
+        groups="base.group_user",
+    )
+    credit_aging_1_30 = fields.Monetary(
+        string="1-30 Days", compute="_compute_credit_aging", groups="base.group_user"
+    )
+    credit_aging_31_60 = fields.Monetary(
+        string="31-60 Days", compute="_compute_credit_aging", groups="base.group_user"
+    )
+    credit_aging_61_90 = fields.Monetary(
+        string="61-90 Days", compute="_compute_credit_aging", groups="base.group_user"
+    )
+    credit_aging_90_plus = fields.Monetary(
+        string="Over 90 Days", compute="_compute_credit_aging", groups="base.group_user"
     )
     credit_orders_amount = fields.Monetary(
         string="Orders To Invoice", compute="_compute_credit_figures", groups="base.group_user"
@@ -211,7 +259,18 @@ class ResPartner(models.Model):
         string="Draft Invoices", compute="_compute_credit_figures", groups="base.group_user"
     )
     credit_exposure = fields.Monetary(compute="_compute_credit_figures", groups="base.group_user")
-    credit_available = fields.Monetary(compute="_compute_credit_figures", groups="base.group_user")
+    credit_has_limit = fields.Boolean(
+        string="Has Credit Limit",
+        compute="_compute_credit_figures",
+        help='Whether a credit limit applies to the customer: none under the "no limit" '
+        "policy when its limit is 0.",
+        groups="base.group_user",
+    )
+    credit_available = fields.Monetary(
+        compute="_compute_credit_figures",
+        help="Credit limit less exposure; negative when over the limit.",
+        groups="base.group_user",
+    )
     credit_status = fields.Selection(
         selection=CREDIT_STATUSES,
         compute="_compute_credit_figures",
@@ -253,11 +312,37 @@ class ResPartner(models.Model):
             partner.credit_orders_amount = snapshot["orders"]
             partner.credit_draft_invoices_amount = snapshot["draft_invoices"]
             partner.credit_exposure = snapshot["exposure"]
+            partner.credit_has_limit = snapshot["has_limit"]
             partner.credit_available = (
                 snapshot["limit"] - snapshot["exposure"] if snapshot["has_limit"] else 0.0
             )
             partner.credit_status = snapshot["status"]
             partner.credit_over_limit = snapshot["over_limit"]
+
+    @api.depends_context("company")
+    def _compute_credit_aging(self):
+        aging = self._credit_aging_figures(self.commercial_partner_id, self.env.company)
+        for partner in self:
+            figures = aging.get(partner.commercial_partner_id.id, {})
+            partner.credit_aging_not_due = figures.get("credit_aging_not_due", 0.0)
+            for field_name, _first, _last in CREDIT_AGING_BUCKETS:
+                partner[field_name] = figures.get(field_name, 0.0)
+
+    @api.depends_context("company")
+    def _compute_credit_open_line_ids(self):
+        Line = self.env["account.move.line"]
+        partners = self._origin.commercial_partner_id
+        lines = Line.search(
+            [
+                *Line._open_receivable_domain(self.env.company),
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+            ],
+            order="date_maturity, id",
+        )
+        lines.partner_id.fetch(["commercial_partner_id"])
+        lines_of = lines.grouped(lambda line: line.partner_id.commercial_partner_id)
+        for partner in self:
+            partner.credit_open_line_ids = lines_of.get(partner._origin.commercial_partner_id, Line)
 
     @api.depends_context("company")
     def _compute_credit_status_reasons(self):
@@ -291,6 +376,33 @@ class ResPartner(models.Model):
         positive = (operator == "=") == bool(value)
         return [("commercial_partner_id", "in" if positive else "not in", matching)]
 
+    def _search_credit_oldest_overdue_days(self, operator, value):
+        if operator not in DAYS_COMPARISONS or not isinstance(value, int):
+            raise NotImplementedError(self.env._("Unsupported search on oldest overdue days."))
+        compare = DAYS_COMPARISONS[operator]
+        today = fields.Date.context_today(self)
+        Line = self.env["account.move.line"]
+        self.flush_model(["commercial_partner_id"])
+        Line.flush_model()
+        # Same items as the exposure's oldest overdue: amounts due to us, past due.
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT partner.commercial_partner_id, MIN(line.date_maturity) %s "
+                "GROUP BY partner.commercial_partner_id",
+                Line._open_receivable_sql(
+                    self.env.company,
+                    conditions=SQL("line.amount_residual > 0 AND line.date_maturity < %s", today),
+                ),
+            )
+        )
+        days = {partner_id: (today - oldest).days for partner_id, oldest in rows}
+        if compare(0, value):
+            # Customers with nothing overdue (0 days) match too.
+            others = [pid for pid, count in days.items() if not compare(count, value)]
+            return [("commercial_partner_id", "not in", others)]
+        matching = [pid for pid, count in days.items() if compare(count, value)]
+        return [("commercial_partner_id", "in", matching)]
+
     def _credit_candidates_matching(self, predicate):
         """Commercial partners of the current company whose snapshot satisfies predicate.
 
@@ -303,6 +415,55 @@ class ResPartner(models.Model):
         candidates = self.browse(engine._candidate_partner_ids(company))
         snapshots = engine._get_snapshots(candidates, company)
         return [pid for pid, snapshot in snapshots.items() if predicate(snapshot)]
+
+    @api.model
+    def _credit_aging_figures(self, partners, company):
+        """Open receivables of each commercial partner by age, in company currency,
+        in one query: {partner id: {aging field: amount}}.
+
+        The buckets add up to the Credit tab's figures: overdue items (amounts due
+        to us, due before today) by days overdue, and "not due" all the rest of the
+        open position (items not yet due, less credit notes and payments not yet
+        matched).
+        """
+        if not partners:
+            return {}
+        today = fields.Date.context_today(self)
+        Line = self.env["account.move.line"]
+        self.flush_model(["commercial_partner_id"])
+        Line.flush_model()
+        overdue = SQL("line.amount_residual > 0 AND line.date_maturity < %s", today)
+        columns = [
+            SQL(
+                "SUM(line.amount_residual) FILTER (WHERE line.amount_residual <= 0 "
+                "OR line.date_maturity IS NULL OR line.date_maturity >= %s)",
+                today,
+            )
+        ]
+        for _field_name, first, last in CREDIT_AGING_BUCKETS:
+            bucket = SQL("line.date_maturity <= %s", today - timedelta(days=first))
+            if last:
+                bucket = SQL(
+                    "%s AND line.date_maturity >= %s", bucket, today - timedelta(days=last)
+                )
+            columns.append(
+                SQL("SUM(line.amount_residual) FILTER (WHERE %s AND %s)", overdue, bucket)
+            )
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT partner.commercial_partner_id, %s %s "
+                "GROUP BY partner.commercial_partner_id",
+                SQL(", ").join(columns),
+                Line._open_receivable_sql(
+                    company, conditions=SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
+                ),
+            )
+        )
+        names = ["credit_aging_not_due"] + [bucket[0] for bucket in CREDIT_AGING_BUCKETS]
+        return {
+            row[0]: {name: value or 0.0 for name, value in zip(names, row[1:], strict=True)}
+            for row in rows
+        }
 
     # ------------------------------------------------------------------
     # Constraints
@@ -478,13 +639,23 @@ class ResPartner(models.Model):
         return action
 
     def action_view_credit_receivables(self):
-        return self._credit_open_items_action(overdue=False)
+        return self._credit_items_action(overdue=False)
 
     def action_view_credit_overdue(self):
-        return self._credit_open_items_action(overdue=True)
+        return self._credit_items_action(overdue=True)
 
-    def _credit_open_items_action(self, overdue):
+    def _credit_items_action(self, overdue):
+        """The customer's open (or overdue) items; for users without accounting
+        rights (salespeople), the customer invoices holding them that they may read."""
         self.ensure_one()
+        user = self.env.user
+        if user.has_group("account.group_account_readonly") or user.has_group(
+            "account.group_account_invoice"
+        ):
+            return self._credit_open_items_action(overdue)
+        return self._credit_invoices_action(overdue)
+
+    def _credit_open_items_domain(self, overdue):
         # The items the credit figures of the customer sum (see credit.exposure),
         # disputed ones included.
         Line = self.env["account.move.line"]
@@ -498,14 +669,63 @@ class ResPartner(models.Model):
                 ("amount_residual", ">", 0),
                 ("date_maturity", "<=", Line._followup_horizon(0, today)),
             ]
+        return domain
+
+    def _credit_open_items_action(self, overdue):
+        self.ensure_one()
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Overdue Items") if overdue else self.env._("Open Receivables"),
             "res_model": "account.move.line",
             "view_mode": "list,form",
             "views": [(self.env.ref("account.view_move_line_tree").id, "list"), (False, "form")],
-            "domain": domain,
+            "domain": self._credit_open_items_domain(overdue),
             "context": {"search_default_group_by_move": 0},
+        }
+
+    def _credit_invoices_action(self, overdue):
+        """The customer invoices and credit notes holding the items, read-only (Sales
+        gives salespeople read access only)."""
+        self.ensure_one()
+        # Searched as the user: the record rules of Sales leave the invoices of the
+        # customer they may read (all, or their own).
+        invoices = (
+            self.env["account.move.line"]
+            .search(
+                [
+                    *self._credit_open_items_domain(overdue),
+                    ("move_id.move_type", "in", ("out_invoice", "out_refund")),
+                ]
+            )
+            .move_id
+        )
+        title = self.env._("Overdue Invoices") if overdue else self.env._("Open Invoices")
+        if not invoices:
+            # An empty list would show sample rows under a figure that is not 0.
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "warning",
+                    "title": title,
+                    "message": self.env._(
+                        "The invoices of %(partner)s behind this figure are not yours to "
+                        "open: ask a collector or a credit manager which ones they are.",
+                        partner=self.commercial_partner_id.display_name,
+                    ),
+                },
+            }
+        return {
+            "type": "ir.actions.act_window",
+            "name": title,
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "views": [
+                (self.env.ref("account.view_invoice_tree").id, "list"),
+                (self.env.ref("account.view_move_form").id, "form"),
+            ],
+            "domain": [("id", "in", invoices.ids)],
+            "context": {"default_move_type": "out_invoice"},
         }
 
     def action_view_credit_orders(self):

@@ -134,6 +134,7 @@ class ResPartner(models.Model):
                 "partner_id": partner.id,
                 "company_id": self.env.company.id,
                 "level_id": level.id,
+                "episode": partner.with_company(self.env.company).followup_episode,
                 "move_line_ids": [Command.set(partner._get_followup_lines(level.delay).ids)],
             }
         )
@@ -201,12 +202,16 @@ class ResPartner(models.Model):
             return level, self.env._("no follow-up level is due")
         return level, False
 
-    def _followup_send_manually(self, level=None, send_email=None, send_letter=None):
+    def _followup_send_manually(
+        self, level=None, send_email=None, send_letter=None, email_values=None
+    ):
         """Send follow-ups by hand to the customers, in the current company.
 
         :param level: level to send; None: each customer's own (see
             _get_followup_manual_level)
         :param send_email, send_letter: channels chosen by hand; None: the level's
+        :param email_values: the email as edited by hand (see
+            credit.followup.history._create_batch)
         :return: dict with the histories recorded ("done"), the customers whose
             follow-up failed ("failed") and those left out, with why ("skipped")
         """
@@ -238,7 +243,9 @@ class ResPartner(models.Model):
                 continue
             items.append((partner, partner_level, state))
         histories = (
-            engine._apply_levels_safely(items, company, "manual", send_email, send_letter)
+            engine._apply_levels_safely(
+                items, company, "manual", send_email, send_letter, email_values
+            )
             if items
             else {}
         )

@@ -262,12 +262,12 @@ class SaleOrder(models.Model):
             "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for credit.\n"
             "%(reasons)s\n"
             "%(summary)s\n"
-            'What to do: ask a credit manager for an exception with "Request Credit '
-            'Approval", get the overdue invoices paid, or reduce the order.',
+            "%(advice)s",
             order=self.name,
             partner=snapshot["partner"].display_name,
             reasons=reasons,
             summary=self._credit_exposure_summary(snapshot),
+            advice=self.env["credit.exposure"]._get_blocking_advice(snapshot["blocking_rules"]),
         )
 
     def _credit_exposure_summary(self, snapshot):
@@ -338,6 +338,7 @@ class SaleOrder(models.Model):
             main["blocking_reasons"] = main["blocking_reasons"] + [
                 named(reason) for reason in other["blocking_reasons"]
             ]
+            main["blocking_rules"] = main["blocking_rules"] + other["blocking_rules"]
             if other["status"] == "blocked" or main["status"] == "ok":
                 main["status"] = other["status"]
         return main

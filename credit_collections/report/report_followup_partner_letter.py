@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, models
 
 
 class ReportFollowupPartnerLetter(models.AbstractModel):
@@ -16,15 +16,12 @@ class ReportFollowupPartnerLetter(models.AbstractModel):
         levels = {
             partner.id: chosen or partner._get_followup_default_level() for partner in partners
         }
-        lines = {
-            partner.id: partner._get_followup_lines(levels[partner.id].delay)
-            for partner in partners
-        }
         return {
             "doc_ids": docids,
             "doc_model": "res.partner",
             "docs": partners,
-            "letter_levels": levels,
-            "letter_lines": lines,
-            "letter_date": fields.Date.context_today(self),
+            "letter_followups": {
+                partner.id: partner._followup_preview_history(levels[partner.id])
+                for partner in partners
+            },
         }

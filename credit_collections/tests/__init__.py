@@ -12,6 +12,7 @@ from . import test_followup_concurrency
 from . import test_followup_wizards
 from . import test_followup_tour
 from . import test_followup_documents
+from . import test_followup_first_hour
 from . import test_credit_hold_attacks
 from . import test_access_matrix
 from . import test_late_interest
@@ -22,3 +23,7 @@ from . import test_installment_plan
 from . import test_installment_plan_portal
 from . import test_installment_plan_concurrency
 from . import test_installment_plan_tour
+from . import test_first_hour
+from . import test_translations
+from . import test_customer_screens
+from . import test_external_api

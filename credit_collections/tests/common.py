@@ -25,6 +25,10 @@ class CreditCollectionsCommon(AccountTestInvoicingCommon):
             }
         )
         cls.today = fields.Date.context_today(cls.env.user)
+        # wkhtmltopdf would ask the test server (running when tours are in the
+        # run) for style sheets and wait on the test's transaction: a closed
+        # port gives an unstyled PDF with the same text, at once.
+        cls.env["ir.config_parameter"].sudo().set_param("report.url", "http://127.0.0.1:9")
         cls.salesperson = cls._create_user("cc_salesperson", "sales_team.group_sale_salesman")
         cls.collector = cls._create_user(
             "cc_collector",

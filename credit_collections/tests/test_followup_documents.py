@@ -17,6 +17,9 @@ class TestFollowupDocuments(CreditCollectionsCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.write({"email": "billing@company.example.com"})
+        # These tests are about what each level does: customers get the level of
+        # their oldest item at once (see test_followup_first_hour for the default).
+        cls.company.credit_followup_start_mode = "oldest_item"
         cls.company._credit_create_default_followup_policy()
         policy = cls.env["credit.followup.policy"]._get_company_default(cls.company)
         cls.reminder, cls.first, cls.second, cls.final, _collection = policy._get_levels()
@@ -197,6 +200,8 @@ class TestFollowupDocuments(CreditCollectionsCommon):
                 "type": "invoice",
                 "street": "PO Box 42",
                 "city": "Springfield",
+                "zip": "62701",
+                "country_id": self.env.ref("base.be").id,
             }
         )
         self.second.description = "<p>Please settle these invoices within eight days.</p>"

@@ -17,6 +17,9 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.write({"email": "billing@company.example.com"})
+        # These tests are about what each level does: customers get the level of
+        # their oldest item at once (see test_followup_first_hour for the default).
+        cls.company.credit_followup_start_mode = "oldest_item"
         cls.company._credit_create_default_followup_policy()
         cls.policy = cls.env["credit.followup.policy"]._get_company_default(cls.company)
         cls.levels = cls.policy._get_levels()
@@ -393,6 +396,8 @@ class TestFollowupQueries(CreditCollectionsCommon):
         ten customers to remind and to chase costs the queries of a batch of four.
         (Odoo's mass mailing costs one query more for a single email than for
         several: each batch has two emails or more.)"""
+        # Two levels in each batch: the level of the oldest item at once.
+        self.company.credit_followup_start_mode = "oldest_item"
 
         def customers(tag, count):
             partners = self.env["res.partner"]
@@ -438,6 +443,9 @@ class TestFollowupScheduledAction(CreditCollectionsCommon, MailCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # These tests are about what each level does: customers get the level of
+        # their oldest item at once (see test_followup_first_hour for the default).
+        cls.company.credit_followup_start_mode = "oldest_item"
         cls.company._credit_create_default_followup_policy()
         cls.engine = cls.env["credit.followup.engine"]
         cls.late = cls.env["res.partner"]

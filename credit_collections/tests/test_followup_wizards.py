@@ -12,6 +12,9 @@ class TestFollowupWizards(CreditCollectionsCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.write({"email": "billing@company.example.com"})
+        # These tests are about what each level does: customers get the level of
+        # their oldest item at once (see test_followup_first_hour for the default).
+        cls.company.credit_followup_start_mode = "oldest_item"
         cls.company._credit_create_default_followup_policy()
         policy = cls.env["credit.followup.policy"]._get_company_default(cls.company)
         cls.reminder, cls.first, cls.second, cls.final, cls.collection = policy._get_levels()
@@ -90,7 +93,7 @@ class TestFollowupWizards(CreditCollectionsCommon):
                 action["report_name"], "credit_collections.report_followup_partner_letter"
             )
             values = letter._get_report_values(self.customer.ids, action.get("data"))
-            return values["letter_levels"][self.customer.id]
+            return values["letter_followups"][self.customer.id].level_id
 
         wizard.level_id = self.second
         self.assertEqual(printed_level(wizard.action_print_letter()), self.second)

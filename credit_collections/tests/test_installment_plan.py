@@ -336,6 +336,9 @@ class TestInstallmentPlan(CreditCollectionsCommon):
                 "email": self.company.email or "accounts@company.example.com",
                 "credit_plan_default_days": 16,
                 "credit_plan_default_escalates": True,
+                # The level of the oldest item at once, so that day 16 is the
+                # 15-day level.
+                "credit_followup_start_mode": "oldest_item",
             }
         )
         plan = self._active_plan(first_due_date=self.today)

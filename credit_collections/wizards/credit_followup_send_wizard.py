@@ -29,6 +29,35 @@ class CreditFollowupSendWizard(models.TransientModel):
     email_subject = fields.Char(compute="_compute_email_preview")
     email_preview = fields.Html(compute="_compute_email_preview", sanitize="email_outgoing")
     preview_partner_id = fields.Many2one("res.partner", compute="_compute_email_preview")
+    recipient_ids = fields.Many2many(
+        "res.partner",
+        "credit_followup_send_wizard_recipient_rel",
+        "wizard_id",
+        "partner_id",
+        string="To",
+        compute="_compute_recipient_ids",
+        store=True,
+        readonly=False,
+        help="The customer's invoice contacts, else the customer: change them for this email only.",
+    )
+    email_cc = fields.Char(string="Cc", help="Email addresses in copy, separated by commas.")
+    personal_note = fields.Html(
+        sanitize="email_outgoing",
+        help="Written above the level's email, for each customer.",
+    )
+    edit_email = fields.Boolean(
+        string="Edit the Email", help="Change the subject and text of this email before sending."
+    )
+    edited_subject = fields.Char(
+        string="Subject", compute="_compute_edited_email", store=True, readonly=False
+    )
+    edited_body = fields.Html(
+        string="Email",
+        compute="_compute_edited_email",
+        store=True,
+        readonly=False,
+        sanitize="email_outgoing",
+    )
     statement_warning = fields.Char(compute="_compute_statement_warning")
     skip_summary = fields.Text(compute="_compute_skip_summary")
 
@@ -101,6 +130,23 @@ class CreditFollowupSendWizard(models.TransientModel):
                     cause=cause,
                 )
 
+    @api.depends("partner_ids", "company_id")
+    def _compute_recipient_ids(self):
+        for wizard in self:
+            partner = wizard._single_partner()
+            wizard.recipient_ids = (
+                partner._get_followup_recipients().filtered("email") if partner else False
+            )
+
+    @api.depends("edit_email", "email_subject", "email_preview")
+    def _compute_edited_email(self):
+        for wizard in self:
+            if wizard.edit_email and not wizard.edited_body:
+                wizard.edited_subject = wizard.email_subject
+                wizard.edited_body = wizard.email_preview
+            elif not wizard.edit_email:
+                wizard.edited_subject = wizard.edited_body = False
+
     @api.depends("company_id")
     def _compute_statement_warning(self):
         for wizard in self:
@@ -151,6 +197,7 @@ class CreditFollowupSendWizard(models.TransientModel):
             level=self.level_id or None,
             send_email=self.send_email if chosen else None,
             send_letter=self.send_letter if chosen else None,
+            email_values=self._prepare_email_values(),
         )
         if len(partners) == 1 and result["skipped"]:
             raise UserError(
@@ -190,6 +237,18 @@ class CreditFollowupSendWizard(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _prepare_email_values(self):
+        """The email as the collector changed it (see
+        credit.followup.history._create_batch): recipients and the edited text
+        apply to a single customer, the note and copies to each."""
+        self.ensure_one()
+        values = {"email_cc": self.email_cc, "note": self.personal_note}
+        if self._single_partner():
+            values["recipients"] = self.recipient_ids._origin
+            if self.edit_email:
+                values.update(subject=self.edited_subject, body=self.edited_body)
+        return values
 
     def action_print_letter(self):
         self.ensure_one()

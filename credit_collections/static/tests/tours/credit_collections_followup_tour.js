@@ -13,8 +13,8 @@ registry.category("web_tour.tours").add("credit_collections_followup_tour", {
             run: "click",
         },
         {
-            content: "The overdue invoice is on the statement",
-            trigger: ".o_field_widget[name='followup_line_ids'] .o_data_row:contains('1,234.56')",
+            content: "The overdue invoice is on the open position",
+            trigger: ".o_field_widget[name='credit_open_line_ids'] .o_data_row:contains('1,234.56')",
         },
         {
             content: "Send a reminder now",

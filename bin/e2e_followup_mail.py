@@ -121,6 +121,9 @@ def prepare_data(env, smtp_port):
     tag = uuid.uuid4().hex[:8]
     company = env.ref("base.main_company")
     company.email = f"accounts-{tag}@company.example.com"
+    # The level of the oldest item at once (the default starts at the first
+    # reminder): the second reminder, which also prints a letter.
+    company.credit_followup_start_mode = "oldest_item"
     # The only outgoing server: servers of earlier runs point at closed ports.
     env["ir.mail_server"].search([]).active = False
     env["ir.mail_server"].create(
@@ -288,6 +291,7 @@ def check_email(env, ids, messages):
     for label, expected in (
         ("the invoice number", invoice.name),
         ("the open amount", " ".join(amount.split())),
+        ("the collector's signature", collector.name),
     ):
         check(expected in text, f"the follow-up email does not show {label} ({expected})")
     pay_url = invoice.get_base_url() + invoice.get_portal_url()
@@ -308,6 +312,10 @@ def check_history(env, ids):
     check(
         history.email_state == "sent",
         f"the follow-up history says the email is {history.email_state!r}, not 'sent'",
+    )
+    check(
+        "Email sent to" in (history.summary or ""),
+        f"the follow-up history does not say the email was sent: {history.summary!r}",
     )
     letter = history.letter_attachment_id
     check(

@@ -3,7 +3,7 @@ import base64
 from werkzeug.urls import url_encode
 
 from odoo import Command, api, fields, models
-from odoo.tools import email_normalize, is_html_empty
+from odoo.tools import email_normalize, html_sanitize, is_html_empty
 
 from odoo.addons.payment import utils as payment_utils
 
@@ -593,9 +593,13 @@ class CreditFollowupHistory(models.Model):
         rendered = {}
         for field in ("subject", "body_html", "email_from"):
             rendered[field] = template._render_field(field, self.ids, compute_lang=True)[self.id]
-        body = self.email_body or rendered["body_html"]
+        # The composer renders its body as a QWeb template, with the system's
+        # rights: what a collector typed keeps no directive (t-out, ...).
+        body = rendered["body_html"]
+        if self.email_body:
+            body = html_sanitize(self.email_body, sanitize_attributes=True)
         if not is_html_empty(self.email_note):
-            body = self.email_note + body
+            body = html_sanitize(self.email_note, sanitize_attributes=True) + body
         composer = (
             self.env["mail.compose.message"]
             .with_company(self.company_id)
@@ -604,7 +608,10 @@ class CreditFollowupHistory(models.Model):
                     "composition_mode": "mass_mail",
                     "model": self._name,
                     "res_ids": str(self.ids),
-                    "subject": self.email_subject or rendered["subject"],
+                    # The composer renders its subject as a template, here with
+                    # the system's rights: a collector's words ("{{ ... }}") must
+                    # never run. Their subject is set on the email once created.
+                    "subject": "-",
                     "body": body,
                     "email_from": rendered["email_from"] or self.company_id.email_formatted,
                     "author_id": self._get_followup_author().id,
@@ -614,6 +621,9 @@ class CreditFollowupHistory(models.Model):
             )
         )
         mail = composer._action_send_mail()[0]
+        subject = self.email_subject or rendered["subject"]
+        mail.subject = subject
+        mail.mail_message_id.subject = subject
         self.mail_message_id = mail.mail_message_id
         return mail
 

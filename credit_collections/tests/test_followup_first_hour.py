@@ -301,6 +301,26 @@ class TestFollowupFirstHour(CreditCollectionsCommon):
         self.assertEqual(mail.email_cc, "auditor@example.com")
         self.assertIn("Email queued for director@example.com", history.summary)
 
+    def test_send_now_never_runs_what_the_collector_types_as_a_template(self):
+        customer, _invoice = self._customer("Template Typist", days_overdue=20)
+        wizard = self._send_wizard(
+            customer, level_id=self.second.id, send_email=True, send_letter=False
+        )
+        wizard.write(
+            {
+                "edit_email": True,
+                "edited_subject": "{{ object.env['res.users'].search([]).mapped('login') }}",
+                "edited_body": '<p t-out="object.env.user.login">Pay {{ 6 * 7 }} now</p>',
+            }
+        )
+        wizard.action_send()
+        history = self._histories(customer)
+        mail = self.env["mail.mail"].search([("mail_message_id", "=", history.mail_message_id.id)])
+        # Sent as typed: nothing evaluated, the t-out attribute sanitized away.
+        self.assertEqual(mail.subject, "{{ object.env['res.users'].search([]).mapped('login') }}")
+        self.assertIn("Pay {{ 6 * 7 }} now", mail.body_html)
+        self.assertNotIn(self.collector.login, mail.body_html)
+
     def test_send_now_personal_note_above_the_level_email(self):
         customer, invoice = self._customer("Noted Customer", days_overdue=20)
         wizard = self._send_wizard(

@@ -129,11 +129,21 @@ class CreditCollectionsPortal(CustomerPortal):
     )
     def portal_credit_plan_accept(self, plan_id, access_token=None, name=None, **kw):
         plan_sudo = self._credit_plan_check_access(plan_id, access_token)
-        try:
-            activated = plan_sudo._action_customer_accept(name, request.httprequest.remote_addr)
-        except UserError as error:
-            return request.redirect(
-                plan_sudo.get_portal_url(query_string=f"&message={error.args[0]}")
-            )
-        message = "accepted" if activated else "accepted_review"
+        # What the page says comes from a code (see portal_credit_plan_page), never
+        # from text carried by the URL.
+        if plan_sudo.state != "proposed" or plan_sudo.signed_by:
+            message = "accept_closed"
+        elif not (name or "").strip():
+            message = "accept_name_missing"
+        else:
+            try:
+                # Nothing of a refused acceptance is kept (a half-recorded signature).
+                with request.env.cr.savepoint():
+                    activated = plan_sudo._action_customer_accept(
+                        name, request.httprequest.remote_addr
+                    )
+            except UserError:
+                message = "accept_failed"
+            else:
+                message = "accepted" if activated else "accepted_review"
         return request.redirect(plan_sudo.get_portal_url(query_string=f"&message={message}"))

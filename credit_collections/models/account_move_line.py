@@ -329,3 +329,33 @@ class AccountMoveLine(models.Model):
                 )
                 # The customer's follow-up log is kept also by those who cannot edit it.
                 partner.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    # ------------------------------------------------------------------
+    # Installment plans
+    # ------------------------------------------------------------------
+
+    def _reconcile_plan(self, reconciliation_plan):
+        result = super()._reconcile_plan(reconciliation_plan)
+        self._credit_update_plans_after_reconcile(reconciliation_plan)
+        return result
+
+    def _credit_update_plans_after_reconcile(self, reconciliation_plan):
+        """A payment or a credit note reconciled with installments may put their
+        defaulted plan back on schedule at once. The plans' own entries
+        (activation, cancellation) reconcile lines that clear an item: they
+        change no plan's state here."""
+
+        def flatten(plan):
+            lines = self.browse()
+            for element in plan:
+                lines |= flatten(element) if isinstance(element, list) else element
+            return lines
+
+        installments = self.browse()
+        for group in reconciliation_plan:
+            # sudo: which lines are installments, whoever reconciles them.
+            lines = (flatten(group) if isinstance(group, list) else group).sudo()
+            if not lines.credit_installment_source_id:
+                installments |= lines.filtered("move_id.credit_installment_plan_id")
+        if installments:
+            self.env["credit.installment.plan"]._update_after_payment(installments)

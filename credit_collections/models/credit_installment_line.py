@@ -81,17 +81,27 @@ class CreditInstallmentLine(models.Model):
 
     def _check_editable(self, field_names):
         """Installments are the plan's schedule: changed by hand only while it is
-        a proposal; their receivable item is set by the activation alone."""
+        a draft (a proposed plan's are what the customer was sent and signs);
+        their receivable item is set by the activation alone."""
         if "move_line_id" in field_names:
             raise AccessError(
                 self.env._("The receivable item of an installment is set by its plan's activation.")
             )
-        running = self.plan_id.filtered(lambda plan: plan.state not in ("draft", "proposed"))
-        if running:
+        frozen = self.plan_id.filtered(lambda plan: plan.state != "draft")[:1]
+        if frozen.state == "proposed":
+            raise UserError(
+                self.env._(
+                    "Plan %(plan)s is proposed to the customer: its installments are the ones "
+                    "they were sent. Set it back to draft to change them (the proposal is then "
+                    "void) and propose it again.",
+                    plan=frozen.name,
+                )
+            )
+        if frozen:
             raise UserError(
                 self.env._(
                     "Plan %(plan)s is no longer a proposal: its installments cannot be changed.",
-                    plan=running[0].name,
+                    plan=frozen.name,
                 )
             )
 

@@ -44,7 +44,12 @@ PLAN_SYSTEM_FIELDS = {
     "signed_by",
     "signed_on",
     "signature_ip",
+    "proposed_by_id",
 }
+# What may still change on a proposed or running plan: nothing the customer signs.
+PLAN_FREE_FIELDS = {"note", "user_id", "activity_ids", "message_follower_ids"}
+# The activity of a credit manager who activates a plan its customer accepted.
+ACTIVATION_ACTIVITY = "credit_collections.mail_activity_credit_plan_activation"
 MAX_INSTALLMENTS = 120
 # Plans checked per call of the scheduled action.
 BATCH_SIZE = 500
@@ -153,6 +158,13 @@ class CreditInstallmentPlan(models.Model):
     )
     signed_on = fields.Datetime(string="Accepted On", readonly=True, copy=False)
     signature_ip = fields.Char(string="Accepted From", readonly=True, copy=False)
+    proposed_by_id = fields.Many2one(
+        "res.users",
+        readonly=True,
+        copy=False,
+        help="Who proposed the plan: the customer's acceptance activates only what they may "
+        "activate; a larger plan waits for a credit manager.",
+    )
 
     def _compute_access_url(self):
         for plan in self:
@@ -321,23 +333,32 @@ class CreditInstallmentPlan(models.Model):
     def write(self, vals):
         if not self.env.su:
             self._check_system_fields(set(vals))
-            schedule_fields = set(vals) - {
-                "note",
-                "user_id",
-                "activity_ids",
-                "message_follower_ids",
-            }
-            if schedule_fields and any(plan.state not in EDITABLE_STATES for plan in self):
-                raise UserError(
-                    self.env._(
-                        "Plan %(plan)s is %(state)s: its schedule can no longer be changed.",
-                        plan=self.filtered(lambda p: p.state not in EDITABLE_STATES)[0].name,
-                        state=dict(PLAN_STATES)[
-                            self.filtered(lambda p: p.state not in EDITABLE_STATES)[0].state
-                        ],
-                    )
-                )
+            self._check_schedule_editable(set(vals))
         return super().write(vals)
+
+    def _check_schedule_editable(self, field_names):
+        """Only a draft's schedule changes: a proposed plan is what the customer
+        was emailed and signs, a running one is posted."""
+        if not field_names - PLAN_FREE_FIELDS:
+            return
+        frozen = self.filtered(lambda plan: plan.state != "draft")[:1]
+        if frozen.state == "proposed":
+            raise UserError(
+                self.env._(
+                    "Plan %(plan)s is proposed to the customer: its schedule is the one they "
+                    "were sent. Set it back to draft to change it (the proposal is then void) "
+                    "and propose it again.",
+                    plan=frozen.name,
+                )
+            )
+        if frozen:
+            raise UserError(
+                self.env._(
+                    "Plan %(plan)s is %(state)s: its schedule can no longer be changed.",
+                    plan=frozen.name,
+                    state=dict(PLAN_STATES)[frozen.state],
+                )
+            )
 
     def _check_system_fields(self, field_names):
         forbidden = field_names & PLAN_SYSTEM_FIELDS
@@ -453,9 +474,18 @@ class CreditInstallmentPlan(models.Model):
     def action_compute_schedule(self):
         """Equal installments of the total less the down payment, the rounding
         remainder on the last one; the down payment due today."""
+        # The schedule is written below with the system's rights: the caller must
+        # be one who may change the plan.
+        self.check_access("write")
         for plan in self:
-            if plan.state not in EDITABLE_STATES:
-                raise UserError(self.env._("Only a draft plan's schedule can be computed."))
+            if plan.state != "draft":
+                raise UserError(
+                    self.env._(
+                        "Plan %(plan)s is %(state)s: only a draft plan's schedule can be computed.",
+                        plan=plan.name,
+                        state=dict(PLAN_STATES)[plan.state],
+                    )
+                )
             plan._check_schedule_input()
             # The items' open amount as it stands now (see PLAN_SYSTEM_FIELDS).
             plan.sudo()._compute_source_amount()
@@ -523,13 +553,29 @@ class CreditInstallmentPlan(models.Model):
     def action_propose(self):
         """Offer the schedule to the customer: an email with a link to accept it
         in the portal."""
+        self.check_access("write")
         template = self.env.ref("credit_collections.mail_template_installment_plan_proposal")
         for plan in self:
             if plan.state != "draft":
-                raise UserError(self.env._("Only a draft plan can be proposed."))
+                raise UserError(
+                    self.env._(
+                        "Plan %(plan)s is %(state)s: only a draft plan can be proposed.",
+                        plan=plan.name,
+                        state=dict(PLAN_STATES)[plan.state],
+                    )
+                )
             plan._check_schedule()
-            # The plan's own progress (see PLAN_SYSTEM_FIELDS).
-            plan.sudo().state = "proposed"
+            # The plan's own progress (see PLAN_SYSTEM_FIELDS); a new proposal
+            # starts unsigned, whatever was accepted before.
+            plan.sudo().write(
+                {
+                    "state": "proposed",
+                    "proposed_by_id": self.env.user.id,
+                    "signed_by": False,
+                    "signed_on": False,
+                    "signature_ip": False,
+                }
+            )
             plan._portal_ensure_token()
             plan.message_post_with_source(
                 template,
@@ -540,11 +586,13 @@ class CreditInstallmentPlan(models.Model):
 
     def _action_customer_accept(self, name, ip_address):
         """The customer accepts the proposal in the portal, typing their name:
-        the plan becomes active, or waits for a credit manager when the company
-        says so."""
+        the plan becomes active when its proposer could have activated it, else
+        (or when the company says so) it waits for a credit manager."""
         self.ensure_one()
         if self.state != "proposed":
             raise UserError(self.env._("This plan is no longer waiting for your acceptance."))
+        if self.signed_by:
+            raise UserError(self.env._("This plan was already accepted."))
         if not (name or "").strip():
             raise UserError(self.env._("Type your name to accept the plan."))
         # The customer's acceptance, recorded as the plan's own (see PLAN_SYSTEM_FIELDS).
@@ -562,16 +610,9 @@ class CreditInstallmentPlan(models.Model):
             ),
             subtype_xmlid="mail.mt_note",
         )
-        if plan.company_id.credit_plan_acceptance_needs_manager:
-            managers = self.env.ref("credit_collections.group_credit_manager").users.filtered(
-                lambda user: plan.company_id in user.company_ids
-            )
-            for manager in managers[:1] or plan.user_id:
-                plan.activity_schedule(
-                    "mail.mail_activity_data_todo",
-                    summary=self.env._("Activate the accepted installment plan"),
-                    user_id=manager.id,
-                )
+        review = plan._get_acceptance_review_reason()
+        if review:
+            plan._request_activation(review)
             return False
         plan._lock_for_activation()
         try:
@@ -590,40 +631,129 @@ class CreditInstallmentPlan(models.Model):
             return False
         return True
 
+    def _get_acceptance_review_reason(self):
+        """Why the customer's acceptance does not activate the plan at once, or
+        an empty string: an acceptance activates only what its proposer could
+        have activated."""
+        self.ensure_one()
+        if self.company_id.credit_plan_acceptance_needs_manager:
+            return self.env._("the company has accepted plans activated by a credit manager.")
+        proposer = self.proposed_by_id
+        if not proposer:
+            return self.env._("nobody is recorded as having proposed it.")
+        if not self._may_activate(proposer):
+            return self.env._(
+                "%(user)s, who proposed it, may not activate a plan of %(total)s.",
+                user=proposer.name,
+                total=format_amount(self.env, self.amount_total, self.currency_id),
+            )
+        return ""
+
+    def _request_activation(self, reason):
+        """Log why an accepted plan waits and ask a credit manager to activate it
+        (the company's credit approver, else every credit manager)."""
+        self.ensure_one()
+        note = self.env._(
+            "Accepted by the customer; waits for a credit manager to activate it: %(reason)s",
+            reason=reason,
+        )
+        self.message_post(body=note, subtype_xmlid="mail.mt_note")
+        approvers = self.env["credit.approval.request"]._credit_approvers(self.company_id)
+        self.activity_unlink([ACTIVATION_ACTIVITY])
+        for approver in approvers or self.user_id or self.env.ref("base.user_admin"):
+            self.activity_schedule(ACTIVATION_ACTIVITY, note=note, user_id=approver.id)
+
     def action_draft(self):
+        """Back to draft to change the schedule: the proposal sent, and any
+        acceptance of it, are void (its link no longer opens the plan)."""
+        self.check_access("write")
         for plan in self:
             if plan.state != "proposed":
-                raise UserError(self.env._("Only a proposed plan goes back to draft."))
-            plan.sudo().state = "draft"
+                raise UserError(
+                    self.env._(
+                        "Plan %(plan)s is %(state)s: only a proposed plan goes back to draft.",
+                        plan=plan.name,
+                        state=dict(PLAN_STATES)[plan.state],
+                    )
+                )
+            # The plan's own progress (see PLAN_SYSTEM_FIELDS); a new token so that
+            # the link emailed with the void proposal opens nothing.
+            plan.sudo().write(
+                {
+                    "state": "draft",
+                    "proposed_by_id": False,
+                    "signed_by": False,
+                    "signed_on": False,
+                    "signature_ip": False,
+                    "access_token": False,
+                }
+            )
+            plan.sudo().activity_unlink([ACTIVATION_ACTIVITY])
+            plan.message_post(
+                body=self.env._(
+                    "Back to draft: the proposal sent to the customer, and any acceptance of "
+                    "it, are void. Propose the plan again once changed."
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
         return True
 
     # ------------------------------------------------------------------
     # Activation
     # ------------------------------------------------------------------
 
-    def _check_can_activate(self):
-        """Credit managers activate plans; collectors too up to the company's
-        amount, when it sets one."""
-        if self.env.su or self.env.user.has_group("credit_collections.group_credit_manager"):
+    def _may_activate(self, user):
+        """Whether user may activate the plan, and so cancel it once running:
+        credit managers, and collectors up to the company's amount when it sets
+        one."""
+        self.ensure_one()
+        if user._is_superuser() or user.has_group("credit_collections.group_credit_manager"):
+            return True
+        company = self.company_id
+        limit = company.credit_plan_collector_max_amount
+        total = self.currency_id._convert(
+            self.amount_total, company.currency_id, company, fields.Date.context_today(self)
+        )
+        return bool(
+            limit
+            and user.has_group("credit_collections.group_credit_user")
+            and company.currency_id.compare_amounts(total, limit) <= 0
+        )
+
+    def _check_can_activate(self, operation="activate"):
+        """Refuse, saying what was tried, when the user may not activate the plans
+        (operation "activate") or cancel them once running ("cancel")."""
+        if self.env.su:
             return
         for plan in self:
-            company = plan.company_id
-            limit = company.credit_plan_collector_max_amount
-            total = plan.currency_id._convert(
-                plan.amount_total, company.currency_id, company, fields.Date.context_today(plan)
-            )
-            if not (
-                limit
-                and self.env.user.has_group("credit_collections.group_credit_user")
-                and company.currency_id.compare_amounts(total, limit) <= 0
-            ):
-                raise AccessError(
-                    self.env._(
-                        "Only a credit manager can activate plan %(plan)s (%(total)s).",
-                        plan=plan.name,
-                        total=format_amount(self.env, plan.amount_total, plan.currency_id),
-                    )
+            if plan._may_activate(self.env.user):
+                continue
+            plan_name = plan.name
+            total = format_amount(self.env, plan.amount_total, plan.currency_id)
+            limit = plan.company_id.credit_plan_collector_max_amount
+            limit = limit and format_amount(self.env, limit, plan.company_id.currency_id)
+            if operation == "cancel":
+                message = self.env._(
+                    "Only a credit manager can cancel running plan %(plan)s (%(total)s): "
+                    "cancelling it books what is unpaid back on the original items.",
+                    plan=plan_name,
+                    total=total,
                 )
+                if limit:
+                    message += " " + self.env._(
+                        "Collectors may cancel running plans up to %(limit)s.", limit=limit
+                    )
+            else:
+                message = self.env._(
+                    "Only a credit manager can activate plan %(plan)s (%(total)s).",
+                    plan=plan_name,
+                    total=total,
+                )
+                if limit:
+                    message += " " + self.env._(
+                        "Collectors may activate plans up to %(limit)s.", limit=limit
+                    )
+            raise AccessError(message)
 
     def _lock_for_activation(self):
         """Lock the plans' rows, refusing at once when another transaction holds
@@ -649,6 +779,7 @@ class CreditInstallmentPlan(models.Model):
     def action_activate(self):
         """Post the rescheduling entry: the items (and the fee and interest
         invoice) cleared into one receivable item per installment."""
+        self.check_access("write")
         self._check_can_activate()
         self._lock_for_activation()
         for plan in self:
@@ -701,11 +832,24 @@ class CreditInstallmentPlan(models.Model):
                 }
             )
         plans._log_rescheduling()
+        plans.activity_feedback([ACTIVATION_ACTIVITY])
 
     def action_register_payment(self):
         """Odoo's payment wizard on the plan's open installments: what the customer
-        pays settles the oldest installment first."""
+        pays settles the oldest installment first. Payments are booked by
+        Invoicing users, as everywhere in Odoo: who chases a debt does not also
+        record the money received against it (see README, Installment plans)."""
         self.ensure_one()
+        self.check_access("read")
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(
+                self.env._(
+                    "Registering a payment on plan %(plan)s needs Invoicing rights (Billing or "
+                    "Accountant): ask your accounting team to record it, or send the customer "
+                    "the plan's page, where each installment can be paid online.",
+                    plan=self.name,
+                )
+            )
         items = self.line_ids.move_line_id.filtered(lambda item: not item.reconciled)
         if self.state not in RUNNING_STATES or not items:
             raise UserError(self.env._("This plan has no open installment to pay."))
@@ -886,6 +1030,9 @@ class CreditInstallmentPlan(models.Model):
     def action_cancel(self):
         """Cancel a plan. A running plan's unpaid part comes back as open items
         with each source's original due date and reference."""
+        # The state and the cancellation entry are written with the system's
+        # rights: the caller must be one who may change the plan.
+        self.check_access("write")
         for plan in self:
             if plan.state in ("done", "cancelled"):
                 raise UserError(
@@ -896,11 +1043,12 @@ class CreditInstallmentPlan(models.Model):
                     )
                 )
             if plan.state in RUNNING_STATES:
-                plan._check_can_activate()
+                plan._check_can_activate("cancel")
                 plan._lock_for_activation()
                 plan._restore_unpaid()
             # The plan's own outcome (see PLAN_SYSTEM_FIELDS).
             plan.sudo().state = "cancelled"
+            plan.sudo().activity_unlink([ACTIVATION_ACTIVITY])
         return True
 
     def _restore_unpaid(self):
@@ -998,9 +1146,11 @@ class CreditInstallmentPlan(models.Model):
     # Daily check
     # ------------------------------------------------------------------
 
-    def _get_plans_to_update(self, today, limit):
-        """Running plans whose state changes today: {plan id: "done" | "defaulted"},
-        at most limit of them, and whether more are left."""
+    def _get_plans_to_update(self, today, limit, plan_ids=None):
+        """Running plans (of plan_ids when given) whose state changes today:
+        {plan id: "done" | "defaulted" | "active"}, at most limit of them, and
+        whether more are left. A defaulted plan is back on schedule (active)
+        once no installment past its due date is left unpaid."""
         self.env["account.move.line"].flush_model(["reconciled", "date_maturity"])
         self.flush_model(["state"])
         self.env["credit.installment.line"].flush_model(["move_line_id"])
@@ -1010,39 +1160,71 @@ class CreditInstallmentPlan(models.Model):
                 """
                 SELECT plan.id,
                        CASE WHEN COUNT(item.id) FILTER (WHERE NOT item.reconciled) = 0
-                            THEN 'done' ELSE 'defaulted' END
+                            THEN 'done'
+                            WHEN plan.state = 'defaulted' THEN 'active'
+                            ELSE 'defaulted' END
                   FROM credit_installment_plan plan
                   JOIN res_company company ON company.id = plan.company_id
                   JOIN credit_installment_line installment ON installment.plan_id = plan.id
                   JOIN account_move_line item ON item.id = installment.move_line_id
-                 WHERE plan.state IN ('active', 'defaulted')
+                 WHERE plan.state IN ('active', 'defaulted') %(restrict)s
               GROUP BY plan.id, plan.state, company.credit_plan_default_days
                 HAVING COUNT(item.id) FILTER (WHERE NOT item.reconciled) = 0
                     OR (plan.state = 'active' AND MIN(item.date_maturity) FILTER (
                             WHERE NOT item.reconciled)
                         + COALESCE(company.credit_plan_default_days, 0) < %(today)s)
+                    OR (plan.state = 'defaulted' AND COUNT(item.id) FILTER (
+                            WHERE NOT item.reconciled AND item.date_maturity < %(today)s) = 0)
               ORDER BY plan.id
                  LIMIT %(limit)s
                 """,
                 today=today,
                 limit=limit + 1,
+                restrict=SQL("AND plan.id = ANY(%s)", plan_ids) if plan_ids is not None else SQL(),
             )
         )
         return dict(rows[:limit]), len(rows) > limit
 
     @api.model
     def _cron_check_installment_plans(self, limit=BATCH_SIZE):
-        """Close the plans paid in full and default those with an installment
-        unpaid for the company's days after its due date, a batch per call."""
+        """Close the plans paid in full, default those with an installment unpaid
+        for the company's days after its due date and return the defaulted ones
+        back on schedule to active, a batch per call."""
         # A system job: the plans of every company.
         self = self.sudo()
         today = fields.Date.context_today(self)
         changes, more = self._get_plans_to_update(today, limit)
+        self._apply_state_changes(changes, today)
+        self.env["ir.cron"]._notify_progress(done=len(changes), remaining=int(more))
+
+    def _apply_state_changes(self, changes, today):
+        """Apply {plan id: new state} as the daily check decided it."""
         plans = self.browse(list(changes))
         done = plans.filtered(lambda plan: changes[plan.id] == "done")
+        back = plans.filtered(lambda plan: changes[plan.id] == "active")
         done._set_done()
-        (plans - done)._set_defaulted(today)
-        self.env["ir.cron"]._notify_progress(done=len(plans), remaining=int(more))
+        back._set_back_on_schedule()
+        (plans - done - back)._set_defaulted(today)
+
+    @api.model
+    def _update_after_payment(self, items):
+        """Payments (or credit notes) reconciled with installment items: their
+        defaulted plans paid in full are done, and those with every installment
+        due paid are active again at once, not at the next daily check."""
+        plan_ids = (
+            self.env["credit.installment.line"]
+            .sudo()
+            .search([("move_line_id", "in", items.ids), ("plan_id.state", "=", "defaulted")])
+            .plan_id.ids
+        )
+        if not plan_ids:
+            return
+        # The plans' own outcome of a payment whoever booked it (see
+        # PLAN_SYSTEM_FIELDS): the payment itself needed the booker's rights.
+        plans = self.sudo()
+        today = fields.Date.context_today(plans)
+        changes, _more = plans._get_plans_to_update(today, len(plan_ids), plan_ids)
+        plans._apply_state_changes(changes, today)
 
     def _set_done(self):
         if not self:
@@ -1050,6 +1232,33 @@ class CreditInstallmentPlan(models.Model):
         # The message below says it: no tracking message per plan on top.
         self.with_context(tracking_disable=True).write({"state": "done"})
         self._message_log_batch(bodies=dict.fromkeys(self.ids, self.env._("Paid in full.")))
+
+    def _set_back_on_schedule(self):
+        """Defaulted plans with every installment due paid again: active, no
+        longer holding their customers' orders; logged on them and their
+        customers."""
+        if not self:
+            return
+        # The message below says it: no tracking message per plan on top.
+        self.with_context(tracking_disable=True).write({"state": "active", "date_defaulted": False})
+        self._message_log_batch(
+            bodies=dict.fromkeys(
+                self.ids,
+                self.env._(
+                    "Back on schedule: every installment due is paid. The plan is active "
+                    "again and no longer holds the customer's orders."
+                ),
+            )
+        )
+        partner_bodies = {}
+        for plan in self:
+            partner_bodies.setdefault(plan.partner_id.id, []).append(
+                Markup(escape(self.env._("Installment plan %(plan)s is back on schedule.")))
+                % {"plan": plan._get_html_link()}
+            )
+        self.env["res.partner"].browse(partner_bodies)._message_log_batch(
+            bodies={key: Markup("<br/>").join(lines) for key, lines in partner_bodies.items()}
+        )
 
     def _set_defaulted(self, today):
         """Default the plans, all at once: logged on them and their customers, an

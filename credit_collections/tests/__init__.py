@@ -22,6 +22,7 @@ from . import test_interest_tour
 from . import test_installment_plan
 from . import test_installment_plan_portal
 from . import test_installment_plan_concurrency
+from . import test_installment_plan_roles
 from . import test_installment_plan_tour
 from . import test_first_hour
 from . import test_translations

@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from werkzeug.urls import url_encode
+
 from odoo import Command, fields, http
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -66,14 +68,20 @@ class TestInstallmentPlanPortal(HttpCase):
         )
         self.plan.action_compute_schedule()
 
-    def _accept(self, name="Debtor Clerk"):
+    def _accept(self, name="Debtor Clerk", access_token=None):
         return self.url_open(
             f"/my/plans/{self.plan.id}/accept",
             data={
                 "csrf_token": http.Request.csrf_token(self),
-                "access_token": self.plan.access_token,
+                "access_token": access_token or self.plan.access_token,
                 "name": name,
             },
+        )
+
+    def _activation_activities(self):
+        activity_type = self.env.ref("credit_collections.mail_activity_credit_plan_activation")
+        return self.plan.activity_ids.filtered(
+            lambda activity: activity.activity_type_id == activity_type
         )
 
     def test_proposal_email_and_acceptance_activate_the_plan(self):
@@ -135,3 +143,84 @@ class TestInstallmentPlanPortal(HttpCase):
         draft = self.plan.copy({"source_line_ids": False})
         self.authenticate("cc_portal_debtor", "cc_portal_debtor")
         self.assertEqual(self.url_open(f"/my/plans/{draft.id}").status_code, 404)
+
+    def test_a_message_in_the_url_is_shown_only_as_a_known_code(self):
+        self.plan.action_propose()
+        spoof = "Your account is suspended: call +1 555 0100 to pay by card"
+        self.authenticate("cc_portal_debtor", "cc_portal_debtor")
+        page = self.url_open(f"/my/plans/{self.plan.id}?{url_encode({'message': spoof})}")
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn("555 0100", page.text)
+        self.assertNotIn("alert-warning", page.text)
+        # The same through the emailed link, not logged in.
+        self.logout()
+        page = self.url_open(
+            self.plan.get_portal_url(query_string=f"&{url_encode({'message': spoof})}")
+        )
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn("555 0100", page.text)
+        # A known code shows the page's own text.
+        page = self.url_open(self.plan.get_portal_url(query_string="&message=accepted_review"))
+        self.assertIn("will confirm the plan shortly", page.text)
+
+    def test_a_collectors_plan_over_their_cap_accepted_in_the_portal_waits_for_a_manager(self):
+        # Collectors activate plans up to 500.00; this one is 900.00 (3 x 300.00).
+        self.company.credit_plan_collector_max_amount = 500.0
+        collector = new_test_user(
+            self.env, login="cc_portal_collector", groups="credit_collections.group_credit_user"
+        )
+        self.plan.with_user(collector).action_propose()
+        self.assertEqual(self.plan.proposed_by_id, collector)
+        self.authenticate("cc_portal_debtor", "cc_portal_debtor")
+        response = self._accept()
+        self.assertIn("will confirm the plan shortly", response.text)
+        self.assertRecordValues(
+            self.plan, [{"state": "proposed", "signed_by": "Debtor Clerk", "move_id": False}]
+        )
+        self.assertTrue(self._activation_activities())
+        self.assertIn("may not activate a plan of", self.plan.message_ids[0].body)
+        self.assertNotIn("Accept and Sign", response.text)
+        # The same form posted again changes nothing and says so.
+        response = self._accept(name="Somebody Else")
+        self.assertIn("no longer waiting for your acceptance", response.text)
+        self.assertEqual(self.plan.signed_by, "Debtor Clerk")
+
+    def test_an_acceptance_without_a_name_is_refused_on_the_page(self):
+        self.plan.action_propose()
+        self.authenticate("cc_portal_debtor", "cc_portal_debtor")
+        response = self._accept(name="  ")
+        self.assertIn("Type your name to accept the plan.", response.text)
+        self.assertRecordValues(self.plan, [{"state": "proposed", "signed_by": False}])
+
+    def test_a_new_proposal_after_a_late_acceptance_can_be_accepted_again(self):
+        # 300.00 paid on the invoice since the proposal: the acceptance cannot
+        # activate the 900.00 schedule; it stays proposed, signed.
+        self.plan.action_propose()
+        old_token = self.plan.access_token
+        (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=self.invoice.ids)
+            .create({"amount": 300.0, "payment_date": self.today})
+            ._create_payments()
+        )
+        self.authenticate("cc_portal_debtor", "cc_portal_debtor")
+        response = self._accept()
+        self.assertNotIn("Accept and Sign", response.text)
+        self.assertRecordValues(self.plan, [{"state": "proposed", "signed_by": "Debtor Clerk"}])
+        # The collector proposes the 600.00 left (3 x 200.00) again.
+        self.plan.action_draft()
+        self.plan.action_compute_schedule()
+        self.plan.action_propose()
+        self.assertFalse(self.plan.signed_by)
+        self.logout()
+        self.assertEqual(
+            self.url_open(f"/my/plans/{self.plan.id}?access_token={old_token}").status_code,
+            404,
+            "the void proposal's link opens nothing",
+        )
+        page = self.url_open(self.plan.get_portal_url())
+        self.assertIn("Accept and Sign", page.text)
+        self.assertIn("200.00", page.text)
+        self.authenticate("cc_portal_debtor", "cc_portal_debtor")
+        self.assertIn("the plan is active", self._accept().text)
+        self.assertRecordValues(self.plan, [{"state": "active", "signed_by": "Debtor Clerk"}])

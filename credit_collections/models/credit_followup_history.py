@@ -4,8 +4,7 @@ from werkzeug.urls import url_encode
 
 from odoo import Command, api, fields, models
 from odoo.tools import email_normalize, html_sanitize, is_html_empty
-
-from odoo.addons.payment import utils as payment_utils
+from odoo.tools import hmac as hmac_tool
 
 HISTORY_STATES = [
     ("done", "Done"),
@@ -283,6 +282,17 @@ class CreditFollowupHistory(models.Model):
             and (partner.state_id or not country.state_required)
         )
 
+    def _get_pay_link_token(self, *values):
+        """The token /payment/pay checks (payment.utils.check_access_token).
+
+        payment.utils.generate_access_token reads the HTTP request's environment:
+        the follow-up run has none (scheduled action, shell), so the same HMAC is
+        computed here from this environment, with the same scope and values."""
+        # The HMAC secret is a system parameter: only the system reads it.
+        return hmac_tool(
+            self.env(su=True), "generate_access_token", "|".join(str(value) for value in values)
+        )
+
     def _get_payment_instructions(self, with_qr=False):
         """How the customer pays what the follow-up lists, for its email and letter.
 
@@ -331,7 +341,7 @@ class CreditFollowupHistory(models.Model):
                             "currency_id": lines.currency_id.id,
                             "partner_id": partner.id,
                             "company_id": company.id,
-                            "access_token": payment_utils.generate_access_token(
+                            "access_token": self._get_pay_link_token(
                                 partner.id, amount, lines.currency_id.id
                             ),
                         }

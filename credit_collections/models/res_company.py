@@ -308,7 +308,9 @@ class ResCompany(models.Model):
     def _credit_create_default_followup_policies(self):
         """The default follow-up ladder of every company of the database that has no
         policy yet, archived companies included (run at install)."""
-        self.with_context(active_test=False).search([])._credit_create_default_followup_policy()
+        # Every company is meant: a database has few of them.
+        companies = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all
+        companies._credit_create_default_followup_policy()
 
     def _credit_create_default_followup_policy(self):
         """The default follow-up ladder, for companies that have no policy yet."""
@@ -318,9 +320,7 @@ class ResCompany(models.Model):
         # An archived policy is a credit manager's choice: the company keeps it.
         with_policy = {
             company.id
-            for [company] in policies._read_group(
-                [("company_id", "in", self.ids)], ["company_id"]
-            )
+            for [company] in policies._read_group([("company_id", "in", self.ids)], ["company_id"])
         }
         missing = self.filtered(lambda company: company.id not in with_policy)
         if missing:

@@ -63,7 +63,9 @@ class TestFollowupPolicyCompanies(TransactionCase):
         # An administrator of settings may create companies without any right on
         # follow-up policies: the ladder comes with the company all the same.
         admin = new_test_user(
-            self.env, login="cc_settings_admin", groups="base.group_system,base.group_partner_manager"
+            self.env,
+            login="cc_settings_admin",
+            groups="base.group_system,base.group_partner_manager",
         )
         company = self.env["res.company"].with_user(admin).create({"name": "Policy Co Later"})
         self._assert_default_policy(company)

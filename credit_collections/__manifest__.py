@@ -2,7 +2,7 @@
     "name": "Credit & Collections",
     "summary": "Credit limits and holds, follow-ups, installment plans, "
     "late interest and a collections workspace",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Accounting/Accounting",
     "author": "credit_collections contributors",
     "website": "https://github.com/credit-collections/credit_collections",

@@ -304,15 +304,29 @@ class ResCompany(models.Model):
             limit=1,
         )
 
+    @api.model
+    def _credit_create_default_followup_policies(self):
+        """The default follow-up ladder of every company of the database that has no
+        policy yet, archived companies included (run at install)."""
+        # Every company is meant: a database has few of them.
+        companies = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all
+        companies._credit_create_default_followup_policy()
+
     def _credit_create_default_followup_policy(self):
         """The default follow-up ladder, for companies that have no policy yet."""
         # Part of creating a company, whoever creates it (a settings manager may not
         # manage follow-up policies).
-        policies = self.env["credit.followup.policy"].sudo()
-        for company in self:
-            if policies.search_count([("company_id", "=", company.id)], limit=1):
-                continue
-            policies.create(company._prepare_default_followup_policy_vals())
+        policies = self.env["credit.followup.policy"].sudo().with_context(active_test=False)
+        # An archived policy is a credit manager's choice: the company keeps it.
+        with_policy = {
+            company.id
+            for [company] in policies._read_group([("company_id", "in", self.ids)], ["company_id"])
+        }
+        missing = self.filtered(lambda company: company.id not in with_policy)
+        if missing:
+            policies.create(
+                [company._prepare_default_followup_policy_vals() for company in missing]
+            )
 
     def _prepare_default_followup_policy_vals(self):
         self.ensure_one()

@@ -28,6 +28,18 @@ CREDIT_AGING_BUCKETS = [
     ("credit_aging_90_plus", 91, None),
 ]
 
+# Lists on the customer are readable by those who may read their records (see
+# ir.model.access.csv), never by every internal user: an Inventory user, a plain
+# employee or a Contact Creation user opens the contact without them.
+APPROVAL_READERS = (
+    "sales_team.group_sale_salesman,account.group_account_invoice,"
+    "credit_collections.group_credit_user"
+)
+FOLLOWUP_READERS = APPROVAL_READERS
+ITEM_READERS = (
+    "account.group_account_readonly,account.group_account_invoice,sales_team.group_sale_salesman"
+)
+
 # Operators a search on a number of days supports.
 DAYS_COMPARISONS = {
     "=": operator.eq,
@@ -197,17 +209,17 @@ class ResPartner(models.Model):
         "credit.followup.history",
         "partner_id",
         string="Follow-up History",
-        groups="base.group_user",
+        groups=FOLLOWUP_READERS,
     )
     credit_promise_ids = fields.One2many(
-        "credit.promise", "partner_id", string="Promises to Pay", groups="base.group_user"
+        "credit.promise", "partner_id", string="Promises to Pay", groups=FOLLOWUP_READERS
     )
     followup_line_ids = fields.One2many(
         "account.move.line",
         string="Follow-up Statement",
         compute="_compute_followup_line_ids",
         help="Open items that follow-ups chase, in the current company.",
-        groups="base.group_user",
+        groups=ITEM_READERS,
     )
     credit_open_line_ids = fields.One2many(
         "account.move.line",
@@ -215,7 +227,7 @@ class ResPartner(models.Model):
         compute="_compute_credit_open_line_ids",
         help="The customer's whole open position in the current company: items overdue and "
         "not yet due, credit notes and payments not yet matched, disputed items.",
-        groups="base.group_user",
+        groups=ITEM_READERS,
     )
 
     # Live figures, for the current company, in its currency
@@ -287,7 +299,7 @@ class ResPartner(models.Model):
         groups="base.group_user",
     )
     credit_approval_ids = fields.One2many(
-        "credit.approval.request", "partner_id", string="Credit Approvals", groups="base.group_user"
+        "credit.approval.request", "partner_id", string="Credit Approvals", groups=APPROVAL_READERS
     )
 
     # ------------------------------------------------------------------

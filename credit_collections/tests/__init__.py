@@ -28,3 +28,5 @@ from . import test_first_hour
 from . import test_translations
 from . import test_customer_screens
 from . import test_external_api
+from . import test_followup_policy_companies
+from . import test_contact_access

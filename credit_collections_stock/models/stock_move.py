@@ -37,6 +37,9 @@ class StockMove(models.Model):
     def write(self, vals):
         if vals.get("state") == "done":
             self._credit_check_before_done()
+        if "sale_line_id" in vals and not self.env.su:
+            # Detaching a held delivery's goods from their order would release them.
+            self.picking_id._credit_check_deliveries()
         return super().write(vals)
 
     def _credit_check_before_done(self):

@@ -37,6 +37,9 @@ class StockPicking(models.Model):
         "location_dest_id",
         "company_id",
         "credit_override_user_id",
+        "sale_id",
+        "move_ids.sale_line_id",
+        "move_ids.location_dest_id",
     )
     def _compute_credit_hold(self):
         held = self._credit_held_deliveries()
@@ -60,7 +63,7 @@ class StockPicking(models.Model):
     def write(self, vals):
         if not self.env.su and set(vals) & OVERRIDE_FIELDS:
             self._credit_refuse_override_fields()
-        if vals.get("state") == "done":
+        if vals.get("state") == "done" or vals.get("date_done"):
             # Marking a delivery done by hand delivers it as surely as validating it.
             self._credit_check_deliveries()
         return super().write(vals)
@@ -99,31 +102,72 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
 
     def _credit_deliveries_to_check(self):
-        """Deliveries the credit rules apply to: outgoing transfers to a customer
-        location, not yet done. Returns, receipts and internal transfers never are."""
+        """Deliveries the credit rules apply to, not yet done: transfers carrying
+        goods of a sales order out of the company's stock, to any location that is
+        not internal (a customer, a transit location...), whatever the picking's
+        partner and type say; and outgoing transfers to a customer location without
+        a sales order. Returns, receipts and internal transfers never are."""
         return self.filtered(
             lambda picking: (
-                picking.picking_type_code == "outgoing"
-                and picking.location_dest_id.usage == "customer"
-                and picking.partner_id
-                and picking.state not in ("done", "cancel")
+                picking.state not in ("done", "cancel")
+                and (
+                    picking._credit_leaves_stock()
+                    if picking._credit_orders()
+                    else (
+                        picking.picking_type_code == "outgoing"
+                        and picking.location_dest_id.usage == "customer"
+                        and picking.partner_id
+                    )
+                )
             )
         )
 
-    def _credit_order(self):
-        """The sales order of the delivery, whose customers and approvals decide."""
+    def _credit_leaves_stock(self):
+        """Whether the transfer takes goods to a location that is not internal,
+        by its own destination, its moves' or its move lines'. Dropshipments (from
+        the vendor, goods the company never held) do not."""
+        self.ensure_one()
+        picking = self.sudo()
+        destinations = (
+            picking.location_dest_id
+            | picking.move_ids.location_dest_id
+            | picking.move_line_ids.location_dest_id
+        )
+        sources = (
+            picking.location_id | picking.move_ids.location_id | picking.move_line_ids.location_id
+        )
+        return any(location.usage != "internal" for location in destinations) and any(
+            location.usage != "supplier" for location in sources
+        )
+
+    def _credit_orders(self):
+        """The sales orders whose goods the transfer carries: its order and those of
+        its moves and move lines, which no edit of the picking (partner, type,
+        locations, moves moved to another picking) detaches from them."""
         self.ensure_one()
         # Warehouse users validate deliveries of orders that record rules may hide
-        # from them: the decision binds to the order, not to who validates.
-        return self.sudo().sale_id
+        # from them: the decision binds to the orders, not to who validates.
+        picking = self.sudo()
+        return (
+            picking.sale_id
+            | picking.move_ids.sale_line_id.order_id
+            | picking.move_line_ids.move_id.sale_line_id.order_id
+        )
+
+    def _credit_order(self):
+        """The sales order of the delivery, whose approvals decide."""
+        self.ensure_one()
+        return self._credit_orders()[:1]
 
     def _credit_checked_partners(self):
         """Commercial entities whose credit the delivery engages: those its sales
-        order engages (invoiced and ordering customer), else the delivery's."""
+        orders engage (invoiced and ordering customers), else the delivery's."""
         self.ensure_one()
-        order = self._credit_order()
-        if order:
-            return order._credit_checked_partners()
+        orders = self._credit_orders()
+        if orders:
+            return self.env["res.partner"].union(
+                *(order._credit_checked_partners() for order in orders)
+            )
         return self.partner_id.commercial_partner_id
 
     def _credit_held_deliveries(self):
@@ -154,12 +198,14 @@ class StockPicking(models.Model):
                     held[picking] = verdict
         if not held:
             return {}
-        orders = order_model.sudo().union(*(picking._credit_order() for picking in held))
+        orders = order_model.sudo().union(*(picking._credit_orders() for picking in held))
         approvals = orders._credit_valid_approvals() if orders else {}
+        # An approval covers its own order: every order of the delivery needs one.
         return {
             picking: snapshot
             for picking, snapshot in held.items()
-            if picking._credit_order() not in approvals
+            if not picking._credit_orders()
+            or any(order not in approvals for order in picking._credit_orders())
         }
 
     def _credit_delivery_verdict(self, snapshots):

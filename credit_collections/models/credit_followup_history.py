@@ -4,8 +4,8 @@ from werkzeug.urls import url_encode
 
 from odoo import Command, api, fields, models
 from odoo.tools import email_normalize, html_sanitize, is_html_empty
+from odoo.tools.misc import hmac as hmac_tool
 
-from odoo.addons.payment import utils as payment_utils
 
 HISTORY_STATES = [
     ("done", "Done"),
@@ -319,7 +319,8 @@ class CreditFollowupHistory(models.Model):
                     limit=1,
                 )
             )
-            amount = sum(lines.mapped("amount_residual_currency"))
+            # What is due once the open credits are netted, as the statement says.
+            amount = lines.currency_id.round(sum(lines._origin._get_net_residuals().values()))
             if providers and amount > 0:
                 pay_url = (
                     base_url
@@ -331,7 +332,7 @@ class CreditFollowupHistory(models.Model):
                             "currency_id": lines.currency_id.id,
                             "partner_id": partner.id,
                             "company_id": company.id,
-                            "access_token": payment_utils.generate_access_token(
+                            "access_token": self._payment_link_token(
                                 partner.id, amount, lines.currency_id.id
                             ),
                         }
@@ -348,11 +349,48 @@ class CreditFollowupHistory(models.Model):
             "pay_qr": pay_qr,
         }
 
+    def _payment_link_token(self, *values):
+        """The access token of Odoo's payment link (payment.utils'
+        generate_access_token), computed without an HTTP request: scheduled
+        actions render follow-ups outside any (the helper then failed the
+        follow-up of every customer with several invoices to pay online)."""
+        return hmac_tool(
+            self.env(su=True), "generate_access_token", "|".join(str(value) for value in values)
+        )
+
     def _get_statement_lines(self):
         """Items the statement of the follow-up lists, by due date."""
         self.ensure_one()
         # A preview (unsaved follow-up) holds new records: sort on the real ids.
         return self.move_line_ids.sorted(lambda line: (line.date_maturity, line._origin.id))
+
+    def _get_statement_credits(self):
+        """Open credit notes and payments of the customer the statement lists
+        below its items, by date: they are netted against the items, oldest
+        first (see account.move.line._netted_receivable_sql)."""
+        self.ensure_one()
+        Line = self.env["account.move.line"]
+        return Line.search(
+            [
+                *Line._open_credit_domain(self.company_id),
+                ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
+            ],
+            order="date, id",
+        )
+
+    def _get_statement_net_totals(self):
+        """[(currency, amount due)] of the items the statement lists, once the
+        open credits are netted, per currency, by currency name."""
+        self.ensure_one()
+        lines = self._get_statement_lines()._origin
+        net = lines._get_net_residuals()
+        totals = {}
+        for line in lines:
+            totals[line.currency_id] = totals.get(line.currency_id, 0.0) + net[line.id]
+        return sorted(
+            ((currency, currency.round(amount)) for currency, amount in totals.items()),
+            key=lambda item: item[0].name,
+        )
 
     def _add_summary(self, text):
         for history in self:
@@ -367,6 +405,7 @@ class CreditFollowupHistory(models.Model):
         recipients = email_values.get("recipients")
         if recipients is None:
             recipients = partner._get_followup_recipients().filtered("email")
+        outside = email_values.get("outside_recipients", {}).get(partner.id)
         return {
             "partner_id": partner.id,
             "company_id": company.id,
@@ -384,6 +423,15 @@ class CreditFollowupHistory(models.Model):
             "email_subject": email_values.get("subject") or False,
             "email_body": email_values.get("body") or False,
             "email_note": email_values.get("note") or False,
+            # Confirmed by whoever sends it (see res.partner._followup_check_outside_recipients).
+            "summary": self.env._(
+                "Emailed beyond the customer's contacts, to %(recipients)s: confirmed by "
+                "%(user)s.",
+                recipients=", ".join(outside),
+                user=self.env.user.name,
+            )
+            if outside
+            else False,
         }
 
     @api.model

@@ -28,3 +28,4 @@ from . import test_translations
 from . import test_customer_screens
 from . import test_external_api
 from . import test_followup_credit_netting
+from . import test_followup_send_recipients

@@ -6,7 +6,6 @@ from odoo import Command, api, fields, models
 from odoo.tools import email_normalize, html_sanitize, is_html_empty
 from odoo.tools.misc import hmac as hmac_tool
 
-
 HISTORY_STATES = [
     ("done", "Done"),
     ("manual", "Action Needed"),
@@ -105,6 +104,13 @@ class CreditFollowupHistory(models.Model):
     letter_attachment_id = fields.Many2one("ir.attachment", string="Letter", ondelete="set null")
     fee_move_id = fields.Many2one("account.move", string="Fee Invoice", ondelete="set null")
     summary = fields.Text()
+    statement_credit_ids = fields.Many2many(
+        "account.move.line",
+        string="Open Credits",
+        compute="_compute_statement_netting",
+        help="Open credit notes and payments of the customer, netted against its items.",
+    )
+    statement_net_residuals = fields.Json(compute="_compute_statement_netting")
 
     _sql_constraints = [
         (
@@ -123,6 +129,36 @@ class CreditFollowupHistory(models.Model):
     def _compute_invoice_ids(self):
         for history in self:
             history.invoice_ids = history.move_line_ids.move_id
+
+    @api.depends("partner_id", "company_id", "move_line_ids.amount_residual")
+    def _compute_statement_netting(self):
+        # For every follow-up of a batch at once: their emails render together.
+        Line = self.env["account.move.line"]
+        credits = Line.browse()
+        for company in self.company_id:
+            credits |= Line.search(
+                [
+                    *Line._open_credit_domain(company),
+                    (
+                        "partner_id.commercial_partner_id",
+                        "in",
+                        self.partner_id.commercial_partner_id.ids,
+                    ),
+                ],
+                order="date, id",
+            )
+        net = self.move_line_ids._origin._get_net_residuals()
+        for history in self:
+            commercial = history.partner_id.commercial_partner_id
+            history.statement_credit_ids = credits.filtered(
+                lambda line, history=history, commercial=commercial: (
+                    line.company_id == history.company_id
+                    and line.partner_id.commercial_partner_id == commercial
+                )
+            )
+            history.statement_net_residuals = {
+                str(line.id): net[line.id] for line in history.move_line_ids._origin
+            }
 
     @api.depends("mail_message_id", "email_bounced")
     def _compute_email_state(self):
@@ -320,7 +356,7 @@ class CreditFollowupHistory(models.Model):
                 )
             )
             # What is due once the open credits are netted, as the statement says.
-            amount = lines.currency_id.round(sum(lines._origin._get_net_residuals().values()))
+            amount = lines.currency_id.round(sum(self.statement_net_residuals.values()))
             if providers and amount > 0:
                 pay_url = (
                     base_url
@@ -369,24 +405,16 @@ class CreditFollowupHistory(models.Model):
         below its items, by date: they are netted against the items, oldest
         first (see account.move.line._netted_receivable_sql)."""
         self.ensure_one()
-        Line = self.env["account.move.line"]
-        return Line.search(
-            [
-                *Line._open_credit_domain(self.company_id),
-                ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
-            ],
-            order="date, id",
-        )
+        return self.statement_credit_ids.sorted(lambda line: (line.date, line.id))
 
     def _get_statement_net_totals(self):
         """[(currency, amount due)] of the items the statement lists, once the
         open credits are netted, per currency, by currency name."""
         self.ensure_one()
-        lines = self._get_statement_lines()._origin
-        net = lines._get_net_residuals()
+        net = self.statement_net_residuals
         totals = {}
-        for line in lines:
-            totals[line.currency_id] = totals.get(line.currency_id, 0.0) + net[line.id]
+        for line in self._get_statement_lines()._origin:
+            totals[line.currency_id] = totals.get(line.currency_id, 0.0) + net[str(line.id)]
         return sorted(
             ((currency, currency.round(amount)) for currency, amount in totals.items()),
             key=lambda item: item[0].name,
@@ -425,8 +453,7 @@ class CreditFollowupHistory(models.Model):
             "email_note": email_values.get("note") or False,
             # Confirmed by whoever sends it (see res.partner._followup_check_outside_recipients).
             "summary": self.env._(
-                "Emailed beyond the customer's contacts, to %(recipients)s: confirmed by "
-                "%(user)s.",
+                "Emailed beyond the customer's contacts, to %(recipients)s: confirmed by %(user)s.",
                 recipients=", ".join(outside),
                 user=self.env.user.name,
             )

@@ -238,7 +238,8 @@ class CreditInterestRun(models.Model):
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["credit.interest.accrual"].flush_model()
         customers = SQL(
-            "partner.commercial_partner_id > %s AND (%s OR partner.commercial_partner_id = ANY(%s))",
+            "partner.commercial_partner_id > %s "
+            "AND (%s OR partner.commercial_partner_id = ANY(%s))",
             after,
             partners is None,
             partners.ids if partners is not None else [],

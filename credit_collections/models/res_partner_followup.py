@@ -310,7 +310,7 @@ class ResPartner(models.Model):
             raise UserError(
                 self.env._(
                     "Not contacts of the customer: %(recipients)s. Send the follow-up to the "
-                    "customer's own contacts, or tick \"Confirm Other Recipients\" to send it "
+                    'customer\'s own contacts, or tick "Confirm Other Recipients" to send it '
                     "to them anyway.",
                     recipients="; ".join(
                         self.env._(

@@ -211,8 +211,9 @@ class TestFollowupCreditNetting(CreditCollectionsCommon, MailCommon):
         self.assertIn(f"Net amount due USD {self._amount(2000.0, self.usd)}", text)
         self.assertLess(text.index(second.name), text.index("Open credits"))
         pay_links = html.fromstring(
-            self._new_mails.filtered(lambda mail: mail.mail_message_id == history.mail_message_id)
-            .body_html
+            self._new_mails.filtered(
+                lambda mail: mail.mail_message_id == history.mail_message_id
+            ).body_html
         ).xpath("//a[contains(@href, '/payment/pay?')]/@href")
         self.assertEqual(len(pay_links), 1)
         self.assertIn("amount=2000.0&", pay_links[0])
@@ -370,9 +371,7 @@ class TestFollowupCreditNetting(CreditCollectionsCommon, MailCommon):
         wizard.write({"recipient_ids": [Command.set(self.debtor.ids)]})
         with self.mock_mail_gateway():
             wizard.action_send()
-        history = self.env["credit.followup.history"].search(
-            [("partner_id", "=", self.debtor.id)]
-        )
+        history = self.env["credit.followup.history"].search([("partner_id", "=", self.debtor.id)])
         self.assertEqual(history.overdue_amount, 500.0)
         self.assertIn(
             f"Net amount due USD {self._amount(500.0, self.usd)}", self._email_text(history)

@@ -126,9 +126,7 @@ class TestFollowupSendRecipients(CreditCollectionsCommon, MailCommon):
         self.assertIn(self.first.name, note.body)
 
     def test_copy_to_an_outside_address_needs_confirmation_too(self):
-        wizard = self._wizard(
-            self.customer, level_id=self.first.id, email_cc="auditor@example.com"
-        )
+        wizard = self._wizard(self.customer, level_id=self.first.id, email_cc="auditor@example.com")
         self.assertIn("auditor@example.com", wizard.outside_recipients_warning)
         with self.mock_mail_gateway(), self.assertRaisesRegex(UserError, "auditor@example.com"):
             wizard.action_send()

@@ -202,29 +202,155 @@ class AccountMoveLine(models.Model):
             ("followup_excluded", "=", False),
         ]
 
+    # ------------------------------------------------------------------
+    # Open credits netted against chased items
+    #
+    # Credit notes and payments not matched with an invoice yet (open items with
+    # a negative residual) pay for the customer's chased items, oldest first, as
+    # a collector reconciling them would: follow-ups choose their level, the
+    # overdue hold rules and the interest run their base from what is left, and
+    # a customer whose credits cover what is due is neither chased nor charged.
+    # In company currency, as the exposure counts credits. Disputed items and
+    # credits (excluded from follow-ups) take no part.
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _open_credit_sql(self, company, conditions=None):
+        """FROM and WHERE clauses of the open credits of company (see
+        _open_receivable_sql)."""
+        return self._open_receivable_sql(
+            company,
+            conditions=SQL(
+                "line.amount_residual < 0 AND NOT COALESCE(line.followup_excluded, FALSE) AND %s",
+                conditions or SQL("TRUE"),
+            ),
+        )
+
+    @api.model
+    def _open_credit_domain(self, company):
+        """The ORM domain of _open_credit_sql."""
+        return [
+            *self._open_receivable_domain(company),
+            ("amount_residual", "<", 0),
+            ("followup_excluded", "=", False),
+        ]
+
+    @api.model
+    def _netted_receivable_sql(self, company, conditions=None):
+        """A SELECT of the chased items of company with what the open credits of
+        their customer cover of each, oldest first (by due date, then id), in
+        company currency. Columns: id, partner_id (the commercial partner),
+        date_maturity, amount_residual, netted, net_residual.
+
+        :param conditions: SQL conditions on the customers (``partner``), applied
+            to items and credits alike; never on the items alone, which would
+            net the credits against a part of the items.
+        """
+        return SQL(
+            """
+            WITH credit AS (
+                SELECT partner.commercial_partner_id AS partner_id,
+                       -SUM(line.amount_residual) AS amount
+                       %(credits)s
+              GROUP BY partner.commercial_partner_id
+            ), item AS (
+                SELECT line.id, partner.commercial_partner_id AS partner_id,
+                       line.date_maturity, line.amount_residual,
+                       COALESCE(SUM(line.amount_residual) OVER (
+                           PARTITION BY partner.commercial_partner_id
+                           ORDER BY line.date_maturity, line.id
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                       ), 0) AS before
+                       %(chased)s
+            )
+            SELECT item.id, item.partner_id, item.date_maturity, item.amount_residual,
+                   covered.amount AS netted,
+                   item.amount_residual - covered.amount AS net_residual
+              FROM item
+              LEFT JOIN credit ON credit.partner_id = item.partner_id
+             CROSS JOIN LATERAL (
+                   SELECT LEAST(item.amount_residual,
+                                GREATEST(COALESCE(credit.amount, 0) - item.before, 0)) AS amount
+             ) covered
+            """,
+            credits=self._open_credit_sql(company, conditions),
+            chased=self._chased_receivable_sql(company, conditions),
+        )
+
+    @api.model
+    def _get_credit_netting(self, partners, company):
+        """What open credits cover of the chased items of each customer.
+
+        :param partners: commercial partners
+        :return: {item id: amount covered, in company currency} of the items
+            credits cover, wholly or partly
+        """
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id, netted FROM (%s) netting WHERE netted > 0",
+                self._netted_receivable_sql(
+                    company, SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
+                ),
+            )
+        )
+        return dict(rows)
+
+    def _get_net_residuals(self):
+        """Open amount of each item, in its currency, once the open credits of its
+        customer are netted against the customer's items, oldest first.
+
+        :return: {item id: amount}
+        """
+        net = {line.id: line.amount_residual_currency for line in self}
+        for company, lines in self.grouped("company_id").items():
+            netted = self._get_credit_netting(lines.partner_id.commercial_partner_id, company)
+            for line in lines:
+                covered = netted.get(line.id)
+                if not covered:
+                    continue
+                if covered >= line.amount_residual:
+                    net[line.id] = 0.0
+                elif line.currency_id == company.currency_id:
+                    net[line.id] = line.amount_residual_currency - covered
+                else:
+                    # The part covered, at the item's own rate.
+                    net[line.id] = line.currency_id.round(
+                        line.amount_residual_currency * (1 - covered / line.amount_residual)
+                    )
+        return net
+
     @api.model
     def _followup_figures(self, partners, company):
         """Oldest due date and overdue amount of the chased items of each
-        commercial partner, in company currency."""
+        commercial partner, in company currency, once its open credits are netted
+        (see _netted_receivable_sql), and the overdue amount they cover."""
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT partner.commercial_partner_id,
-                       MIN(line.date_maturity),
-                       SUM(line.amount_residual) FILTER (WHERE line.date_maturity < %(today)s)
-                       %(chased)s
-              GROUP BY partner.commercial_partner_id
+                SELECT partner_id,
+                       MIN(date_maturity) FILTER (WHERE net_residual > 0),
+                       SUM(net_residual) FILTER (WHERE date_maturity < %(today)s),
+                       SUM(netted) FILTER (WHERE date_maturity < %(today)s)
+                  FROM (%(netted)s) netting
+              GROUP BY partner_id
                 """,
                 today=fields.Date.context_today(self),
-                chased=self._chased_receivable_sql(
+                netted=self._netted_receivable_sql(
                     company, SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
                 ),
             )
         )
         return {
-            pid: {"oldest_due": oldest, "overdue": overdue or 0.0} for pid, oldest, overdue in rows
+            pid: {
+                "oldest_due": oldest,
+                "overdue": overdue or 0.0,
+                "overdue_covered": covered or 0.0,
+            }
+            for pid, oldest, overdue, covered in rows
         }
 
     @api.model

@@ -110,6 +110,8 @@ class CreditExposure(models.AbstractModel):
 
     def _receivable_figures(self, company, cutoffs):
         """Open receivable figures per commercial partner, in company currency.
+        The overdue amounts the hold rules read are net of the open credits, as
+        the exposure is (see account.move.line._netted_receivable_sql).
 
         :param cutoffs: {commercial partner id: due date before which an overdue item
             counts for the overdue hold rule}
@@ -136,14 +138,9 @@ class CreditExposure(models.AbstractModel):
                            WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
                        MIN(line.date_maturity) FILTER (
                            WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
-                       SUM(line.amount_residual) FILTER (
-                           WHERE line.amount_residual > 0
-                             AND line.date_maturity < cutoff.cutoff_date
-                             AND NOT COALESCE(line.followup_excluded, FALSE)),
-                       SUM(line.amount_residual) FILTER (
-                           WHERE line.amount_residual > 0
-                             AND line.date_maturity < %(today)s
-                             AND NOT COALESCE(line.followup_excluded, FALSE)),
+                       SUM(netting.net_residual) FILTER (
+                           WHERE line.date_maturity < cutoff.cutoff_date),
+                       SUM(netting.net_residual) FILTER (WHERE line.date_maturity < %(today)s),
                        SUM(line.amount_residual) FILTER (
                            WHERE line.date_maturity >= %(today)s
                              AND line.move_id IN (SELECT move_id FROM plan_entry)),
@@ -158,7 +155,15 @@ class CreditExposure(models.AbstractModel):
                 today=today,
                 open_receivables=self.env["account.move.line"]._open_receivable_sql(
                     company,
-                    joins=SQL("JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id"),
+                    joins=SQL(
+                        """
+                        JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id
+                        LEFT JOIN (%s) netting ON netting.id = line.id
+                        """,
+                        self.env["account.move.line"]._netted_receivable_sql(
+                            company, SQL("partner.commercial_partner_id = ANY(%s)", partner_ids)
+                        ),
+                    ),
                 ),
             )
         )

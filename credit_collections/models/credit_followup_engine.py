@@ -18,7 +18,10 @@ class CreditFollowupEngine(models.AbstractModel):
 
     Works on receivable items (account.move.line owns which ones), never on
     invoice totals: each installment has its own due date. The level reached is
-    decided by the oldest chased item. A level runs once per customer and dunning
+    decided by the oldest chased item left open once the customer's open credits
+    are netted against its items, oldest first (account.move.line owns the
+    netting): a customer whose credits cover what is overdue is not chased, its
+    collector is asked to reconcile. A level runs once per customer and dunning
     episode; an episode ends when nothing is due any more. What a level does is
     the follow-up history's (credit.followup.history), the dunning record.
     """
@@ -149,6 +152,7 @@ class CreditFollowupEngine(models.AbstractModel):
         if partner.env.company.credit_followup_start_mode == "first_level" and oldest_due:
             due_level, next_date = self._climb_one_level(partner, levels, current, days, today)
         overdue = figures.get("overdue", 0.0)
+        covered = figures.get("overdue_covered", 0.0)
         minimum = partner.env.company.credit_followup_min_amount
         if due_level and due_level.delay >= 0 and overdue < minimum:
             due_level = Level
@@ -156,6 +160,10 @@ class CreditFollowupEngine(models.AbstractModel):
             "partner": partner,
             "oldest_due": oldest_due,
             "overdue": overdue,
+            "overdue_covered": covered,
+            # Credits cover every overdue item: a bookkeeping matter, not a debt.
+            "credits_cover_overdue": covered > 0
+            and partner.env.company.currency_id.is_zero(overdue),
             "current_level": current,
             "reached_level": reached,
             "next_level": next_level,
@@ -208,7 +216,7 @@ class CreditFollowupEngine(models.AbstractModel):
     def _prepare_state(self, facts, status, today):
         partner = facts["partner"]
         next_action_date = False
-        if status == "action_needed":
+        if status in ("action_needed", "reconcile"):
             next_action_date = today
         elif status == "paused":
             next_action_date = partner.followup_paused_until
@@ -223,6 +231,7 @@ class CreditFollowupEngine(models.AbstractModel):
             "current_level": facts["current_level"],
             "next_action_date": next_action_date,
             "overdue": facts["overdue"],
+            "overdue_covered": facts["overdue_covered"],
             "oldest_due": facts["oldest_due"],
         }
 
@@ -234,6 +243,7 @@ class CreditFollowupEngine(models.AbstractModel):
             self._status_excluded,
             self._status_paused,
             self._status_promised,
+            self._status_reconcile,
             self._status_action_needed,
             self._status_waiting,
         ]
@@ -249,6 +259,9 @@ class CreditFollowupEngine(models.AbstractModel):
 
     def _status_promised(self, facts):
         return "promised" if facts["promised"] else None
+
+    def _status_reconcile(self, facts):
+        return "reconcile" if facts["credits_cover_overdue"] else None
 
     def _status_action_needed(self, facts):
         if facts["due_level"] or facts["current_level"].manual_action:
@@ -311,6 +324,11 @@ class CreditFollowupEngine(models.AbstractModel):
         ]
         if due:
             self._apply_levels_safely(due, company, trigger="cron")
+        to_reconcile = partners.filtered(
+            lambda partner: states[partner.id]["status"] == "reconcile"
+        )
+        if to_reconcile:
+            to_reconcile._followup_request_reconcile(company, states)
 
     def _end_episode(self, partners):
         # Follow-up bookkeeping, written whoever runs it (see FOLLOWUP_SYSTEM_FIELDS).

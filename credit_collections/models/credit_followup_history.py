@@ -4,7 +4,7 @@ from werkzeug.urls import url_encode
 
 from odoo import Command, api, fields, models
 from odoo.tools import email_normalize, html_sanitize, is_html_empty
-from odoo.tools import hmac as hmac_tool
+from odoo.tools.misc import hmac as hmac_tool
 
 HISTORY_STATES = [
     ("done", "Done"),
@@ -104,6 +104,13 @@ class CreditFollowupHistory(models.Model):
     letter_attachment_id = fields.Many2one("ir.attachment", string="Letter", ondelete="set null")
     fee_move_id = fields.Many2one("account.move", string="Fee Invoice", ondelete="set null")
     summary = fields.Text()
+    statement_credit_ids = fields.Many2many(
+        "account.move.line",
+        string="Open Credits",
+        compute="_compute_statement_netting",
+        help="Open credit notes and payments of the customer, netted against its items.",
+    )
+    statement_net_residuals = fields.Json(compute="_compute_statement_netting")
 
     _sql_constraints = [
         (
@@ -122,6 +129,36 @@ class CreditFollowupHistory(models.Model):
     def _compute_invoice_ids(self):
         for history in self:
             history.invoice_ids = history.move_line_ids.move_id
+
+    @api.depends("partner_id", "company_id", "move_line_ids.amount_residual")
+    def _compute_statement_netting(self):
+        # For every follow-up of a batch at once: their emails render together.
+        Line = self.env["account.move.line"]
+        credits = Line.browse()
+        for company in self.company_id:
+            credits |= Line.search(
+                [
+                    *Line._open_credit_domain(company),
+                    (
+                        "partner_id.commercial_partner_id",
+                        "in",
+                        self.partner_id.commercial_partner_id.ids,
+                    ),
+                ],
+                order="date, id",
+            )
+        net = self.move_line_ids._origin._get_net_residuals()
+        for history in self:
+            commercial = history.partner_id.commercial_partner_id
+            history.statement_credit_ids = credits.filtered(
+                lambda line, history=history, commercial=commercial: (
+                    line.company_id == history.company_id
+                    and line.partner_id.commercial_partner_id == commercial
+                )
+            )
+            history.statement_net_residuals = {
+                str(line.id): net[line.id] for line in history.move_line_ids._origin
+            }
 
     @api.depends("mail_message_id", "email_bounced")
     def _compute_email_state(self):
@@ -282,17 +319,6 @@ class CreditFollowupHistory(models.Model):
             and (partner.state_id or not country.state_required)
         )
 
-    def _get_pay_link_token(self, *values):
-        """The token /payment/pay checks (payment.utils.check_access_token).
-
-        payment.utils.generate_access_token reads the HTTP request's environment:
-        the follow-up run has none (scheduled action, shell), so the same HMAC is
-        computed here from this environment, with the same scope and values."""
-        # The HMAC secret is a system parameter: only the system reads it.
-        return hmac_tool(
-            self.env(su=True), "generate_access_token", "|".join(str(value) for value in values)
-        )
-
     def _get_payment_instructions(self, with_qr=False):
         """How the customer pays what the follow-up lists, for its email and letter.
 
@@ -329,7 +355,8 @@ class CreditFollowupHistory(models.Model):
                     limit=1,
                 )
             )
-            amount = sum(lines.mapped("amount_residual_currency"))
+            # What is due once the open credits are netted, as the statement says.
+            amount = lines.currency_id.round(sum(self.statement_net_residuals.values()))
             if providers and amount > 0:
                 pay_url = (
                     base_url
@@ -341,7 +368,7 @@ class CreditFollowupHistory(models.Model):
                             "currency_id": lines.currency_id.id,
                             "partner_id": partner.id,
                             "company_id": company.id,
-                            "access_token": self._get_pay_link_token(
+                            "access_token": self._payment_link_token(
                                 partner.id, amount, lines.currency_id.id
                             ),
                         }
@@ -358,11 +385,40 @@ class CreditFollowupHistory(models.Model):
             "pay_qr": pay_qr,
         }
 
+    def _payment_link_token(self, *values):
+        """The access token of Odoo's payment link (payment.utils'
+        generate_access_token), computed without an HTTP request: scheduled
+        actions render follow-ups outside any (the helper then failed the
+        follow-up of every customer with several invoices to pay online)."""
+        return hmac_tool(
+            self.env(su=True), "generate_access_token", "|".join(str(value) for value in values)
+        )
+
     def _get_statement_lines(self):
         """Items the statement of the follow-up lists, by due date."""
         self.ensure_one()
         # A preview (unsaved follow-up) holds new records: sort on the real ids.
         return self.move_line_ids.sorted(lambda line: (line.date_maturity, line._origin.id))
+
+    def _get_statement_credits(self):
+        """Open credit notes and payments of the customer the statement lists
+        below its items, by date: they are netted against the items, oldest
+        first (see account.move.line._netted_receivable_sql)."""
+        self.ensure_one()
+        return self.statement_credit_ids.sorted(lambda line: (line.date, line.id))
+
+    def _get_statement_net_totals(self):
+        """[(currency, amount due)] of the items the statement lists, once the
+        open credits are netted, per currency, by currency name."""
+        self.ensure_one()
+        net = self.statement_net_residuals
+        totals = {}
+        for line in self._get_statement_lines()._origin:
+            totals[line.currency_id] = totals.get(line.currency_id, 0.0) + net[str(line.id)]
+        return sorted(
+            ((currency, currency.round(amount)) for currency, amount in totals.items()),
+            key=lambda item: item[0].name,
+        )
 
     def _add_summary(self, text):
         for history in self:
@@ -377,6 +433,7 @@ class CreditFollowupHistory(models.Model):
         recipients = email_values.get("recipients")
         if recipients is None:
             recipients = partner._get_followup_recipients().filtered("email")
+        outside = email_values.get("outside_recipients", {}).get(partner.id)
         return {
             "partner_id": partner.id,
             "company_id": company.id,
@@ -394,6 +451,14 @@ class CreditFollowupHistory(models.Model):
             "email_subject": email_values.get("subject") or False,
             "email_body": email_values.get("body") or False,
             "email_note": email_values.get("note") or False,
+            # Confirmed by whoever sends it (see res.partner._followup_check_outside_recipients).
+            "summary": self.env._(
+                "Emailed beyond the customer's contacts, to %(recipients)s: confirmed by %(user)s.",
+                recipients=", ".join(outside),
+                user=self.env.user.name,
+            )
+            if outside
+            else False,
         }
 
     @api.model

@@ -227,14 +227,23 @@ class CreditInterestRun(models.Model):
 
     def _interest_items_sql(self, select, partners=None, after=0):
         """The receivable items owing interest up to the run's date: overdue past
-        the grace days with days not yet charged, open or paid late since; of
-        the given commercial partners, else of those after `after`."""
+        the grace days with days not yet charged, open or paid late since, and
+        not covered by the customer's open credits (see
+        account.move.line._netted_receivable_sql); of the given commercial
+        partners, else of those after `after`."""
         company = self.company_id
         grace = company.credit_interest_grace_days
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model(["credit_charge_type"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["credit.interest.accrual"].flush_model()
+        customers = SQL(
+            "partner.commercial_partner_id > %s "
+            "AND (%s OR partner.commercial_partner_id = ANY(%s))",
+            after,
+            partners is None,
+            partners.ids if partners is not None else [],
+        )
         return SQL(
             """
             SELECT %(select)s
@@ -266,6 +275,8 @@ class CreditInterestRun(models.Model):
                ))
                AND partner.commercial_partner_id > %(after)s
                AND (%(all)s OR partner.commercial_partner_id = ANY(%(partners)s))
+               AND line.id NOT IN (
+                    SELECT id FROM (%(netted)s) netting WHERE netting.net_residual <= 0)
             """,
             select=select,
             company=company.id,
@@ -275,6 +286,7 @@ class CreditInterestRun(models.Model):
             after=after,
             all=partners is None,
             partners=partners.ids if partners is not None else [],
+            netted=self.env["account.move.line"]._netted_receivable_sql(company, customers),
         )
 
     def _get_interest_items(self, partners=None):
@@ -316,6 +328,13 @@ class CreditInterestRun(models.Model):
             payments.setdefault(partial.debit_move_id.id, []).append(
                 (partial.credit_move_id.date, partial.debit_amount_currency)
             )
+        # What the customer's open credits cover of an item counts as paid on its
+        # due date: interest runs on what is left.
+        net = items._get_net_residuals()
+        for line in items:
+            covered = line.currency_id.round(line.amount_residual_currency - net[line.id])
+            if not line.currency_id.is_zero(covered):
+                payments.setdefault(line.id, []).append((line.date_maturity, covered))
         return payments
 
     def _apply_minimum(self, vals_list):

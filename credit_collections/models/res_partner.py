@@ -16,6 +16,7 @@ FOLLOWUP_STATUSES = [
     ("waiting", "Waiting"),
     ("action_needed", "Action Needed"),
     ("promised", "Promised"),
+    ("reconcile", "Credits to Apply"),
     ("paused", "Paused"),
     ("excluded", "Excluded"),
 ]

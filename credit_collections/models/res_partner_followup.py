@@ -3,12 +3,12 @@
 import logging
 from datetime import timedelta
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from psycopg2 import errors
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL, email_normalize, email_normalize_all, format_amount, format_date
 
 _logger = logging.getLogger(__name__)
 
@@ -193,6 +193,8 @@ class ResPartner(models.Model):
         self.ensure_one()
         if not level:
             level = state["level"] if mass else self._get_followup_default_level(state)
+        if state["status"] == "reconcile":
+            return level, self.env._("its open credits cover what is overdue: reconcile them")
         if not state["oldest_due"]:
             return level, self.env._("nothing is open")
         if mass and state["status"] in ("excluded", "paused", "promised"):
@@ -242,6 +244,9 @@ class ResPartner(models.Model):
                 result["skipped"][partner] = reason
                 continue
             items.append((partner, partner_level, state))
+        email_values, outside = self._followup_check_outside_recipients(
+            items, send_email, email_values
+        )
         histories = (
             engine._apply_levels_safely(
                 items, company, "manual", send_email, send_letter, email_values
@@ -255,7 +260,142 @@ class ResPartner(models.Model):
                 result["done"] |= history
             else:
                 result["failed"] |= partner
+        self._followup_log_outside_recipients(result["done"], outside)
         return result
+
+    def _get_followup_outside_recipients(self, recipients=None, email_cc=False):
+        """Whom an email of the customer's follow-up reaches beyond the customer's
+        own contacts (the contacts of its commercial entity): recipients that are
+        not among them, and copies to addresses none of them has.
+
+        :return: [str] their names and addresses
+        """
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        outside = [
+            recipient.email_formatted or recipient.display_name
+            for recipient in (recipients or self.browse())
+            if recipient.commercial_partner_id != commercial
+        ]
+        copies = email_normalize_all(email_cc or "")
+        if copies:
+            contacts = self.with_context(active_test=False).search(
+                [("commercial_partner_id", "=", commercial.id), ("email", "!=", False)]
+            )
+            own = {email_normalize(contact.email) for contact in contacts}
+            outside += [address for address in copies if address not in own]
+        return outside
+
+    @api.model
+    def _followup_check_outside_recipients(self, items, send_email, email_values):
+        """Refuse a follow-up emailed beyond the customer's own contacts unless
+        the collector confirmed it (email_values["outside_confirmed"]): a
+        customer's statement must not reach another customer by mistake.
+
+        :param items: [(commercial partner, level, state)] to be sent
+        :return: (email_values with "outside_recipients": {partner id: [str]},
+            {partner: [str]} the customers emailed beyond their contacts, and to whom)
+        """
+        email_values = email_values or {}
+        outside = {}
+        for partner, level, _state in items:
+            if not (level.send_email if send_email is None else send_email):
+                continue
+            names = partner._get_followup_outside_recipients(
+                email_values.get("recipients"), email_values.get("email_cc")
+            )
+            if names:
+                outside[partner] = names
+        if outside and not email_values.get("outside_confirmed"):
+            raise UserError(
+                self.env._(
+                    "Not contacts of the customer: %(recipients)s. Send the follow-up to the "
+                    'customer\'s own contacts, or tick "Confirm Other Recipients" to send it '
+                    "to them anyway.",
+                    recipients="; ".join(
+                        self.env._(
+                            "%(partner)s: %(names)s",
+                            partner=partner.display_name,
+                            names=", ".join(names),
+                        )
+                        for partner, names in outside.items()
+                    ),
+                )
+            )
+        return dict(
+            email_values,
+            outside_recipients={partner.id: names for partner, names in outside.items()},
+        ), outside
+
+    @api.model
+    def _followup_log_outside_recipients(self, histories, outside):
+        """Log on each customer whose follow-up was emailed beyond its contacts
+        who confirmed it, and to whom."""
+        for history in histories:
+            names = outside.get(history.partner_id)
+            if names and history.mail_message_id:
+                history.partner_id._followup_post_note(
+                    self.env._(
+                        "Follow-up %(level)s emailed beyond the customer's contacts, to "
+                        "%(recipients)s: confirmed by %(user)s.",
+                        level=history.level_id.name,
+                        recipients=", ".join(names),
+                        user=self.env.user.name,
+                    )
+                )
+
+    def _followup_request_reconcile(self, company, states):
+        """Ask the collectors of these customers, whose open credits cover what
+        is overdue, to reconcile them: an activity each while none is open, logged
+        on the customer. Meanwhile they get no follow-up and no late interest.
+
+        :param states: {partner id: follow-up state (see the engine)}
+        """
+        activity_type = self.env.ref("credit_collections.mail_activity_credit_reconcile")
+        # Bookkeeping of the follow-ups, whoever runs them (collectors cannot edit
+        # customers; the scheduled action's user may not read every activity).
+        Activity = self.env["mail.activity"].sudo()
+        pending = set(
+            Activity.search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", self.ids),
+                    ("activity_type_id", "=", activity_type.id),
+                ]
+            ).mapped("res_id")
+        )
+        partners = self.filtered(lambda partner: partner.id not in pending)
+        if not partners:
+            return
+        approver = self.env["credit.approval.request"]._credit_approvers(company)[:1]
+        bodies = {}
+        vals_list = []
+        for partner in partners:
+            bodies[partner.id] = self.env._(
+                "Open credit notes and payments cover the overdue items (%(amount)s): no "
+                "follow-up is sent and no late interest is charged. Reconcile them with the "
+                "invoices they pay.",
+                amount=format_amount(
+                    self.env, states[partner.id]["overdue_covered"], company.currency_id
+                ),
+            )
+            vals_list.append(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "res_id": partner.id,
+                    "activity_type_id": activity_type.id,
+                    "user_id": (partner._get_followup_collector() or approver or self.env.user).id,
+                    "summary": activity_type.summary,
+                    "note": bodies[partner.id],
+                    "date_deadline": fields.Date.context_today(self),
+                    "automated": True,
+                }
+            )
+        # One email per activity would flood collectors after a run.
+        Activity.with_context(mail_activity_quick_update=True).create(vals_list)
+        partners.sudo()._message_log_batch(
+            bodies={pid: escape(body) for pid, body in bodies.items()}
+        )
 
     def _followup_claim(self):
         """The customers this transaction may follow up now: those no concurrent

@@ -30,3 +30,5 @@ from . import test_customer_screens
 from . import test_external_api
 from . import test_followup_policy_companies
 from . import test_contact_access
+from . import test_followup_credit_netting
+from . import test_followup_send_recipients

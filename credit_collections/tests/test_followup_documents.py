@@ -129,8 +129,11 @@ class TestFollowupDocuments(CreditCollectionsCommon):
             ],
         )
         self.assertTrue(links[0][0].startswith(f"{base_url}/my/invoices/{self.partly_paid.id}?"))
-        for absent in (self.paid, self.credit_note, self.disputed, self.not_due):
+        for absent in (self.paid, self.disputed, self.not_due):
             self.assertNotIn(absent.name, body)
+        # The credit note is not an item: it is listed under the open credits.
+        self.assertNotIn(self.credit_note.name, rows[0] + rows[1])
+        self.assertIn(self.credit_note.name, body)
         self.assertIn("Dear Credit Customer,", body)
 
     def test_reminder_before_due_date_lists_what_falls_due(self):
@@ -219,8 +222,13 @@ class TestFollowupDocuments(CreditCollectionsCommon):
             "Total USD",
         ):
             self.assertIn(expected, text)
-        for absent in (self.paid, self.credit_note, self.disputed, self.not_due):
+        for absent in (self.paid, self.disputed, self.not_due):
             self.assertNotIn(absent.name, text)
+        # The credit note comes after the items, under the open credits, netted
+        # against the oldest item: 600.00 - 50.00 = 550.00 due in USD.
+        self.assertLess(text.index("Total USD"), text.index(self.credit_note.name))
+        self.assertIn(f"Open credits Date Open Amount Credit note {self.credit_note.name}", text)
+        self.assertIn(f"Net amount due USD {self._amount(550.0, self.usd)}", text)
         self.assertNotIn("Pay now", text, "no payment buttons on paper")
 
     def test_letter_printed_by_hand_uses_the_level_reached(self):

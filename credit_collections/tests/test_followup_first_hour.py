@@ -281,6 +281,8 @@ class TestFollowupFirstHour(CreditCollectionsCommon):
                 "recipient_ids": [Command.set(other.ids)],
                 "email_cc": "auditor@example.com",
                 "edit_email": True,
+                # The auditor is no contact of the customer.
+                "confirm_outside_recipients": True,
             }
         )
         # Editing starts from the level's email as the customer would get it.

@@ -41,6 +41,12 @@ class CreditFollowupSendWizard(models.TransientModel):
         help="The customer's invoice contacts, else the customer: change them for this email only.",
     )
     email_cc = fields.Char(string="Cc", help="Email addresses in copy, separated by commas.")
+    outside_recipients_warning = fields.Text(compute="_compute_outside_recipients_warning")
+    confirm_outside_recipients = fields.Boolean(
+        string="Confirm Other Recipients",
+        help="Send the follow-up to recipients or copies that are not contacts of the "
+        "customer: logged on the customer and the follow-up.",
+    )
     personal_note = fields.Html(
         sanitize="email_outgoing",
         help="Written above the level's email, for each customer.",
@@ -136,6 +142,31 @@ class CreditFollowupSendWizard(models.TransientModel):
             partner = wizard._single_partner()
             wizard.recipient_ids = (
                 partner._get_followup_recipients().filtered("email") if partner else False
+            )
+
+    @api.depends("partner_ids", "recipient_ids", "email_cc", "company_id")
+    def _compute_outside_recipients_warning(self):
+        for wizard in self:
+            single = wizard._single_partner()
+            recipients = wizard.recipient_ids._origin if single else None
+            outside = [
+                self.env._(
+                    "%(partner)s: %(names)s",
+                    partner=partner.display_name,
+                    names=", ".join(names),
+                )
+                for partner in wizard.partner_ids._origin
+                if (names := partner._get_followup_outside_recipients(recipients, wizard.email_cc))
+            ]
+            wizard.outside_recipients_warning = (
+                self.env._(
+                    "Not contacts of the customer: %(recipients)s. A customer's statement "
+                    "would reach someone else: tick Confirm Other Recipients to send it to "
+                    "them anyway.",
+                    recipients="; ".join(outside),
+                )
+                if outside
+                else False
             )
 
     @api.depends("edit_email", "email_subject", "email_preview")
@@ -243,7 +274,11 @@ class CreditFollowupSendWizard(models.TransientModel):
         credit.followup.history._create_batch): recipients and the edited text
         apply to a single customer, the note and copies to each."""
         self.ensure_one()
-        values = {"email_cc": self.email_cc, "note": self.personal_note}
+        values = {
+            "email_cc": self.email_cc,
+            "note": self.personal_note,
+            "outside_confirmed": self.confirm_outside_recipients,
+        }
         if self._single_partner():
             values["recipients"] = self.recipient_ids._origin
             if self.edit_email:

@@ -324,7 +324,7 @@ class CreditInterestRun(models.Model):
                             AND accrual.kind = 'interest' AND accrual.state = 'invoiced'
                       LEFT JOIN account_move moved
                              ON moved.id = line.move_id
-                            AND %(moved_in)s
+                            AND (%(moved_in)s)
               ) charged ON TRUE
              WHERE line.company_id = %(company)s
                AND account.account_type = 'asset_receivable'
@@ -342,11 +342,13 @@ class CreditInterestRun(models.Model):
                        AND payment.date
                            > GREATEST(charged.date_to, line.date_maturity + %(grace)s)
                ))
+               AND NOT (%(reversed)s)
                AND partner.commercial_partner_id > %(after)s
                AND (%(all)s OR partner.commercial_partner_id = ANY(%(partners)s))
             """,
             select=select,
             moved_in=self._moved_in_sql(),
+            reversed=self._reversed_entry_sql(),
             company=company.id,
             on_interest=company.credit_interest_on_interest,
             grace=grace,
@@ -375,6 +377,24 @@ class CreditInterestRun(models.Model):
                  WHERE settling.move_id = moved.id
                    AND settling_account.account_type = 'asset_receivable'
                    AND settling.balance < 0
+            )
+            """
+        )
+
+    def _reversed_entry_sql(self):
+        """Whether the item `line` belongs to an entry reversed since (a plan's
+        entry or its cancellation undone by Odoo's Reverse): the reversal puts
+        the amounts back on the items the entry had settled, which bear the
+        interest again from their own last day charged; the entry's own items
+        never held the amount and bear no more. A credit note is not such a
+        reversal: an invoice was owed until it, and its days stay due."""
+        return SQL(
+            """
+            move.move_type = 'entry' AND EXISTS (
+                SELECT 1
+                  FROM account_move reversal
+                 WHERE reversal.reversed_entry_id = move.id
+                   AND reversal.state = 'posted'
             )
             """
         )

@@ -110,12 +110,12 @@ class CreditInterestAccrual(models.Model):
             if clash:
                 raise UserError(
                     self.env._(
-                        "%(invoice)s cannot be reset to draft: what it charged on %(source)s "
+                        "%(invoice)s cannot be reset to draft: what it charged on %(document)s "
                         "(%(date_from)s to %(date_to)s) was charged again by %(other)s after "
                         "it was cancelled. Leave it cancelled; the next run charges only "
                         "what is left.",
                         invoice=accrual.invoice_line_id.move_id.name,
-                        source=accrual.move_id.name,
+                        document=accrual.move_id.name,
                         date_from=format_date(self.env, accrual.date_from),
                         date_to=format_date(self.env, accrual.date_to),
                         other=clash.invoice_line_id.move_id.name,

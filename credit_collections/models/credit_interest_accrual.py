@@ -98,13 +98,15 @@ class CreditInterestAccrual(models.Model):
         )
         for accrual in accruals:
             clash = charged.filtered(
-                lambda other, accrual=accrual: other.kind == accrual.kind
-                and (
-                    other.move_id == accrual.move_id
-                    if accrual.kind == "compensation"
-                    else other.move_line_id == accrual.move_line_id
-                    and other.date_from <= accrual.date_to
-                    and other.date_to >= accrual.date_from
+                lambda other, accrual=accrual: (
+                    other.kind == accrual.kind
+                    and (
+                        other.move_id == accrual.move_id
+                        if accrual.kind == "compensation"
+                        else other.move_line_id == accrual.move_line_id
+                        and other.date_from <= accrual.date_to
+                        and other.date_to >= accrual.date_from
+                    )
                 )
             )[:1]
             if clash:

@@ -84,7 +84,9 @@ class CreditInterestRate(models.Model):
             ],
             order="date_from, id",
         )
-        company_table = self._get_company_table(company, entries.filtered(lambda e: not e.partner_id))
+        company_table = self._get_company_table(
+            company, entries.filtered(lambda e: not e.partner_id)
+        )
         own = {}
         for entry in entries.filtered("partner_id"):
             own.setdefault(entry.partner_id.id, []).append((entry.date_from, entry.rate))

@@ -38,9 +38,7 @@ class CreditInterestReferenceRate(models.Model):
     _order = "reference, date_from desc"
 
     reference = fields.Selection(selection=REFERENCES, required=True, index=True)
-    date_from = fields.Date(
-        string="Half-Year From", required=True, help="1 January or 1 July."
-    )
+    date_from = fields.Date(string="Half-Year From", required=True, help="1 January or 1 July.")
     rate = fields.Float(
         string="Reference Rate (%)",
         digits=(16, 4),

@@ -227,8 +227,10 @@ class CreditInterestRun(models.Model):
             run.write({"stop_reason": reason, "stopped_date": today})
             run.message_post(body=reason, subtype_xmlid="mail.mt_note")
         if not run.activity_ids.filtered(
-            lambda activity: activity.activity_type_id
-            == self.env.ref("credit_collections.mail_activity_interest_rate_missing")
+            lambda activity: (
+                activity.activity_type_id
+                == self.env.ref("credit_collections.mail_activity_interest_rate_missing")
+            )
         ):
             for user in self.env["credit.approval.request"]._credit_approvers(company):
                 run.activity_schedule(

@@ -659,9 +659,7 @@ class ResCompany(models.Model):
         """A free account code after `near` (a numeric code), else LPI, LPI2..."""
         self.ensure_one()
         Account = self.env["account.account"].sudo().with_company(self)
-        codes = set(
-            Account.search(Account._check_company_domain(self)).mapped("code")
-        )
+        codes = set(Account.search(Account._check_company_domain(self)).mapped("code"))
         if near and near.isdigit():
             code = int(near) + 1
             while str(code).zfill(len(near)) in codes:
@@ -679,7 +677,10 @@ class ResCompany(models.Model):
         for company in self:
             for product_field, account_field in (
                 ("credit_interest_product_id", "credit_interest_account_id"),
-                ("credit_interest_compensation_product_id", "credit_interest_compensation_account_id"),
+                (
+                    "credit_interest_compensation_product_id",
+                    "credit_interest_compensation_account_id",
+                ),
             ):
                 product, account = company[product_field], company[account_field]
                 if product and account:

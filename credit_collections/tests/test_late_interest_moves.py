@@ -85,9 +85,9 @@ class TestLateInterestMoves(CreditCollectionsCommon):
         self.rate.rate = 10.15
         day0 = self.today - timedelta(days=70)
         invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=70)
-        self.assertEqual(self._charges(self._run(day0 + timedelta(days=60))), [
-            (invoice.name, 60, 166.85)
-        ])
+        self.assertEqual(
+            self._charges(self._run(day0 + timedelta(days=60))), [(invoice.name, 60, 166.85)]
+        )
         plan = self._activate_plan(invoice, day0 + timedelta(days=60))
         restored = self._cancel_plan(plan, day0 + timedelta(days=60))
         self.assertEqual(restored.date_maturity, invoice.invoice_date_due)

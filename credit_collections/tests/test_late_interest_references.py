@@ -169,7 +169,8 @@ class TestLateInterestReferences(CreditCollectionsCommon):
             for amount in (10000.0, 1000.0, 999.99)
         ]
         self.assertIn(
-            "Late payments bear interest at 12.25 % a year", invoices[0]._credit_late_payment_terms()
+            "Late payments bear interest at 12.25 % a year",
+            invoices[0]._credit_late_payment_terms(),
         )
         self.assertIn("100.00", invoices[0]._credit_late_payment_terms())
         self.assertIn("40.00", invoices[2]._credit_late_payment_terms())
@@ -191,7 +192,9 @@ class TestLateInterestReferences(CreditCollectionsCommon):
             },
         )
         interest_invoice = run.invoice_ids.filtered(lambda move: move.partner_id == self.late_payer)
-        self.assertEqual((interest_invoice.currency_id, interest_invoice.amount_total), (gbp, 330.82))
+        self.assertEqual(
+            (interest_invoice.currency_id, interest_invoice.amount_total), (gbp, 330.82)
+        )
         # Their own income accounts, not Product Sales.
         lines = interest_invoice.invoice_line_ids
         interest_account = self.company.credit_interest_account_id

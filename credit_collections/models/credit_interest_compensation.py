@@ -52,11 +52,21 @@ class CreditInterestCompensation(models.Model):
                 )
 
     @api.model
-    def _get_amount(self, company, invoice_amount):
+    def _get_amount(self, company, invoice_amount, bands=None):
         """Compensation owed for a late invoice of `invoice_amount` (in the
-        compensation currency): its band, else the company's single amount."""
-        bands = self.sudo().search([("company_id", "=", company.id)], order="amount_from desc")
+        compensation currency): its band, else the company's single amount.
+
+        :param bands: the company's bands (`_get_bands`), read once for many invoices
+        """
+        if bands is None:
+            bands = self._get_bands(company)
         if not bands:
             return company.credit_interest_compensation_amount
         band = next((band for band in bands if band.amount_from <= invoice_amount), bands[-1:])
         return band.amount
+
+    @api.model
+    def _get_bands(self, company):
+        """The company's bands, largest first."""
+        # Read for whoever computes or prints the charges (a salesperson's invoice).
+        return self.sudo().search([("company_id", "=", company.id)], order="amount_from desc")

@@ -467,9 +467,8 @@ class CreditInterestRun(models.Model):
         """The fixed compensation, once per late invoice."""
         company = self.company_id
         Bands = self.env["credit.interest.compensation"]
-        if not company.credit_interest_compensation_amount and not Bands.sudo().search_count(
-            [("company_id", "=", company.id)], limit=1
-        ):
+        bands = Bands._get_bands(company)
+        if not company.credit_interest_compensation_amount and not bands:
             return []
         invoices = items.move_id.filtered(
             lambda move: move.move_type == "out_invoice" and not move.credit_charge_type
@@ -501,6 +500,7 @@ class CreditInterestRun(models.Model):
                     company,
                     invoice.invoice_date or self.date,
                 ),
+                bands=bands,
             )
             if not amount:
                 continue

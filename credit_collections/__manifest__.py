@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/mail_activity_type_data.xml",
         "data/product_data.xml",
+        "data/credit_interest_reference_rate_data.xml",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "report/credit_followup_templates.xml",

@@ -20,3 +20,5 @@ from . import account_payment_term
 from . import credit_installment_plan
 from . import credit_installment_line
 from . import mail_mail
+from . import credit_interest_reference_rate
+from . import credit_interest_compensation

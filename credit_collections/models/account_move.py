@@ -232,7 +232,18 @@ class AccountMove(models.Model):
         # Whoever prints the invoice (a salesperson, the portal customer) is told
         # the rate, though only credit users read the rate table.
         rate = self.env["credit.interest.rate"].sudo()._get_rate_today(company, partner, term, day)
-        compensation = company.credit_interest_compensation_amount
+        compensation_currency = company.credit_interest_compensation_currency_id or (
+            company.currency_id
+        )
+        # The band of this invoice's size (UK Act), else the single amount.
+        compensation = (
+            self.env["credit.interest.compensation"]
+            .sudo()
+            ._get_amount(
+                company,
+                self.currency_id._convert(self.amount_total, compensation_currency, company, day),
+            )
+        )
         if company.credit_interest_compensation_companies_only and not partner.is_company:
             compensation = 0.0
         amount = format_amount(
@@ -269,6 +280,14 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         self._credit_check_invoices_before_posting()
         return super()._post(soft=soft)
+
+    def button_draft(self):
+        cancelled_interest = self.filtered(
+            lambda move: move.credit_charge_type == "interest" and move.state == "cancel"
+        )
+        if cancelled_interest:
+            self.env["credit.interest.accrual"]._check_reinstate(cancelled_interest)
+        return super().button_draft()
 
     def _credit_check_invoices_before_posting(self):
         """Apply the credit rules to customer invoices that no sales order checked."""

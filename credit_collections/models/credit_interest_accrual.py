@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, format_date
 
 ACCRUAL_STATES = [
@@ -78,6 +79,50 @@ class CreditInterestAccrual(models.Model):
                 accrual.state = "cancelled"
             else:
                 accrual.state = "draft"
+
+    @api.model
+    def _check_reinstate(self, invoices):
+        """Refuse to bring back cancelled interest invoices whose days or
+        compensation another invoice has charged since: reinstated, they would
+        charge them twice."""
+        # Every charge of the items counts, whoever may read them.
+        accruals = self.sudo().search([("invoice_line_id.move_id", "in", invoices.ids)])
+        charged = self.sudo().search(
+            [
+                "|",
+                ("move_line_id", "in", accruals.move_line_id.ids),
+                ("move_id", "in", accruals.move_id.ids),
+                ("state", "=", "invoiced"),
+                ("id", "not in", accruals.ids),
+            ]
+        )
+        for accrual in accruals:
+            clash = charged.filtered(
+                lambda other, accrual=accrual: (
+                    other.kind == accrual.kind
+                    and (
+                        other.move_id == accrual.move_id
+                        if accrual.kind == "compensation"
+                        else other.move_line_id == accrual.move_line_id
+                        and other.date_from <= accrual.date_to
+                        and other.date_to >= accrual.date_from
+                    )
+                )
+            )[:1]
+            if clash:
+                raise UserError(
+                    self.env._(
+                        "%(invoice)s cannot be reset to draft: what it charged on %(document)s "
+                        "(%(date_from)s to %(date_to)s) was charged again by %(other)s after "
+                        "it was cancelled. Leave it cancelled; the next run charges only "
+                        "what is left.",
+                        invoice=accrual.invoice_line_id.move_id.name,
+                        document=accrual.move_id.name,
+                        date_from=format_date(self.env, accrual.date_from),
+                        date_to=format_date(self.env, accrual.date_to),
+                        other=clash.invoice_line_id.move_id.name,
+                    )
+                )
 
     def _prepare_invoice_line_vals(self, products):
         self.ensure_one()

@@ -84,10 +84,9 @@ class CreditInterestRate(models.Model):
             ],
             order="date_from, id",
         )
-        margin = company.credit_interest_margin
-        company_table = [
-            (entry.date_from, entry.rate + margin) for entry in entries if not entry.partner_id
-        ]
+        company_table = self._get_company_table(
+            company, entries.filtered(lambda e: not e.partner_id)
+        )
         own = {}
         for entry in entries.filtered("partner_id"):
             own.setdefault(entry.partner_id.id, []).append((entry.date_from, entry.rate))
@@ -106,6 +105,18 @@ class CreditInterestRate(models.Model):
         return tables
 
     @api.model
+    def _get_company_table(self, company, entries):
+        """The company's table plus its margin: its reference's published rates
+        when it follows one (ECB, Bank of England), else its own entries."""
+        margin = company.credit_interest_margin
+        if company.credit_interest_reference:
+            reference = self.env["credit.interest.reference.rate"]._get_table(
+                company.credit_interest_reference
+            )
+            return [(date_from, rate + margin) for date_from, rate in reference]
+        return [(entry.date_from, entry.rate + margin) for entry in entries]
+
+    @api.model
     def _get_rate_today(self, company, partner, term, day):
         """The annual rate a customer's invoice with these terms bears on a day
         (0 when none), by the precedence of _get_item_rate_tables."""
@@ -119,13 +130,13 @@ class CreditInterestRate(models.Model):
             return term.credit_interest_rate
         if term.credit_interest_rule == "none":
             return 0.0
-        entry = self.search(
+        entries = self.search(
             [
                 ("company_id", "=", company.id),
                 ("partner_id", "=", False),
                 ("date_from", "<=", day),
             ],
-            order="date_from desc, id desc",
-            limit=1,
+            order="date_from, id",
         )
-        return entry.rate + company.credit_interest_margin if entry else 0.0
+        table = self._get_company_table(company, entries)
+        return next((rate for date_from, rate in reversed(table) if date_from <= day), 0.0)

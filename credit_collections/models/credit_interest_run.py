@@ -6,7 +6,7 @@ from psycopg2 import errors
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_amount, format_date
+from odoo.tools import SQL, format_amount, format_date, mute_logger
 
 RUN_STATES = [
     ("draft", "Preview"),
@@ -14,7 +14,15 @@ RUN_STATES = [
 ]
 # Set by the run itself (a preview, its invoicing, the scheduled action), never
 # by hand: writing them would close a run without invoicing it, or reopen one.
-RUN_SYSTEM_FIELDS = {"state", "invoice_ids", "scheduled", "cursor_partner_id", "user_id"}
+RUN_SYSTEM_FIELDS = {
+    "state",
+    "invoice_ids",
+    "scheduled",
+    "cursor_partner_id",
+    "user_id",
+    "stop_reason",
+    "stopped_date",
+}
 DAY_COUNTS = {"actual_365": 365, "actual_360": 360}
 # Customers charged per call of the scheduled action.
 BATCH_SIZE = 100
@@ -33,7 +41,7 @@ class CreditInterestRun(models.Model):
     per customer and item), then invoiced, one invoice per customer and currency."""
 
     _name = "credit.interest.run"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Late Interest Run"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -65,6 +73,23 @@ class CreditInterestRun(models.Model):
     cursor_partner_id = fields.Integer(
         readonly=True, help="Last customer charged by a scheduled run in progress."
     )
+    stop_reason = fields.Text(
+        readonly=True, help="Why the run stopped before charging anything (a rate missing)."
+    )
+    stopped_date = fields.Date(readonly=True)
+
+    def init(self):
+        # One scheduled run per company and month, even when two scheduled
+        # actions start at the same moment: the second one's insert is refused.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE UNIQUE INDEX IF NOT EXISTS credit_interest_run_scheduled_month
+                    ON credit_interest_run (company_id, date_trunc('month', date::timestamp))
+                 WHERE scheduled
+                """
+            )
+        )
 
     @api.depends("date")
     def _compute_name(self):
@@ -137,20 +162,26 @@ class CreditInterestRun(models.Model):
 
     def action_compute(self):
         """Compute the preview: what the run would charge, nothing invoiced."""
+        self._check_can_run()
         for run in self:
             run._check_draft()
             run.company_id._credit_interest_check_settings()
             # Charges are the run's record (read-only for users): replaced as a whole.
             run.accrual_ids.sudo().unlink()
+            if run._stop_if_rate_missing():
+                continue
             run.env["credit.interest.accrual"].sudo().create(run._prepare_accrual_vals_list())
 
     def action_invoice(self):
         """Invoice the preview, computed anew, one invoice per customer and
         currency, and close the run."""
+        self._check_can_run()
         for run in self:
             run._check_draft()
             run._lock_company()
             run.action_compute()
+            if run.stop_reason:
+                continue
             try:
                 with self.env.cr.savepoint():
                     run._invoice_accruals()
@@ -163,6 +194,51 @@ class CreditInterestRun(models.Model):
                 ) from error
             # The run's own outcome (see RUN_SYSTEM_FIELDS).
             run.sudo().state = "done"
+
+    def _check_can_run(self):
+        """The run records charges and invoices with elevated rights: only who
+        may change the run itself (a credit manager of its company) runs it."""
+        self.check_access("write")
+
+    def _stop_if_rate_missing(self):
+        """Stop the run when its company's reference has no rate for a half-year
+        it charges, rather than charge it at an older rate: say why on the run
+        and ask a credit manager to add the rate. :return: whether it stopped"""
+        self.ensure_one()
+        company = self.company_id
+        missing = company._credit_interest_missing_rate(self.date)
+        # The run's own outcome (see RUN_SYSTEM_FIELDS).
+        run = self.sudo()
+        if not missing:
+            if run.stop_reason:
+                run.write({"stop_reason": False, "stopped_date": False})
+            return False
+        labels = dict(company._fields["credit_interest_reference"]._description_selection(self.env))
+        reason = self.env._(
+            "Nothing was charged: the reference rate %(reference)s has no rate for the "
+            "half-year from %(date)s. Add it in Credit & Collections > Configuration > "
+            "Reference Rates, then compute the run again (the scheduled action retries "
+            "daily).",
+            reference=labels[company.credit_interest_reference],
+            date=format_date(self.env, missing),
+        )
+        today = fields.Date.context_today(self)
+        if run.stop_reason != reason or run.stopped_date != today:
+            run.write({"stop_reason": reason, "stopped_date": today})
+            run.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        if not run.activity_ids.filtered(
+            lambda activity: (
+                activity.activity_type_id
+                == self.env.ref("credit_collections.mail_activity_interest_rate_missing")
+            )
+        ):
+            for user in self.env["credit.approval.request"]._credit_approvers(company):
+                run.activity_schedule(
+                    "credit_collections.mail_activity_interest_rate_missing",
+                    user_id=user.id,
+                    note=reason,
+                )
+        return True
 
     def _lock_company(self):
         # One run invoices a company at a time; a second one waits, then finds
@@ -252,10 +328,14 @@ class CreditInterestRun(models.Model):
               JOIN account_move move ON move.id = line.move_id
               JOIN res_partner partner ON partner.id = line.partner_id
               LEFT JOIN LATERAL (
-                    SELECT MAX(accrual.date_to) AS date_to
-                      FROM credit_interest_accrual accrual
-                     WHERE accrual.move_line_id = line.id
-                       AND accrual.kind = 'interest' AND accrual.state = 'invoiced'
+                    SELECT GREATEST(MAX(accrual.date_to), MAX(moved.date)) AS date_to
+                      FROM (SELECT 1) one
+                      LEFT JOIN credit_interest_accrual accrual
+                             ON accrual.move_line_id = line.id
+                            AND accrual.kind = 'interest' AND accrual.state = 'invoiced'
+                      LEFT JOIN account_move moved
+                             ON moved.id = line.move_id
+                            AND (%(moved_in)s)
               ) charged ON TRUE
              WHERE line.company_id = %(company)s
                AND account.account_type = 'asset_receivable'
@@ -264,21 +344,24 @@ class CreditInterestRun(models.Model):
                AND NOT COALESCE(line.followup_excluded, FALSE)
                AND (%(on_interest)s OR move.credit_charge_type IS DISTINCT FROM 'interest')
                AND line.date_maturity + %(grace)s < %(date)s
-               AND COALESCE(charged.date_to, line.date_maturity + %(grace)s) < %(date)s
+               AND GREATEST(charged.date_to, line.date_maturity + %(grace)s) < %(date)s
                AND (NOT line.reconciled OR EXISTS (
                     SELECT 1
                       FROM account_partial_reconcile partial
                       JOIN account_move_line payment ON payment.id = partial.credit_move_id
                      WHERE partial.debit_move_id = line.id
                        AND payment.date
-                           > COALESCE(charged.date_to, line.date_maturity + %(grace)s)
+                           > GREATEST(charged.date_to, line.date_maturity + %(grace)s)
                ))
+               AND NOT (%(reversed)s)
                AND partner.commercial_partner_id > %(after)s
                AND (%(all)s OR partner.commercial_partner_id = ANY(%(partners)s))
                AND line.id NOT IN (
                     SELECT id FROM (%(netted)s) netting WHERE netting.net_residual <= 0)
             """,
             select=select,
+            moved_in=self._moved_in_sql(),
+            reversed=self._reversed_entry_sql(),
             company=company.id,
             on_interest=company.credit_interest_on_interest,
             grace=grace,
@@ -289,8 +372,50 @@ class CreditInterestRun(models.Model):
             netted=self.env["account.move.line"]._netted_receivable_sql(company, customers),
         )
 
+    def _moved_in_sql(self):
+        """Whether the entry `moved` of the item `line` moved an amount owed on
+        other receivable items into it (an installment plan's entry, its
+        cancellation, the reversal of either, a transfer of debt): it credits
+        receivable items too. Those items bore the interest up to the entry's
+        date, the day it settled them; the item it created bears it from the
+        next day only, whatever its due date (a restored item keeps the
+        original one). So a day of an amount is charged once, on the item that
+        held it that day, whatever entries it moved through."""
+        return SQL(
+            """
+            moved.move_type = 'entry' AND EXISTS (
+                SELECT 1
+                  FROM account_move_line settling
+                  JOIN account_account settling_account
+                    ON settling_account.id = settling.account_id
+                 WHERE settling.move_id = moved.id
+                   AND settling_account.account_type = 'asset_receivable'
+                   AND settling.balance < 0
+            )
+            """
+        )
+
+    def _reversed_entry_sql(self):
+        """Whether the item `line` belongs to an entry reversed since (a plan's
+        entry or its cancellation undone by Odoo's Reverse): the reversal puts
+        the amounts back on the items the entry had settled, which bear the
+        interest again from their own last day charged; the entry's own items
+        never held the amount and bear no more. A credit note is not such a
+        reversal: an invoice was owed until it, and its days stay due."""
+        return SQL(
+            """
+            move.move_type = 'entry' AND EXISTS (
+                SELECT 1
+                  FROM account_move reversal
+                 WHERE reversal.reversed_entry_id = move.id
+                   AND reversal.state = 'posted'
+            )
+            """
+        )
+
     def _get_interest_items(self, partners=None):
-        """:return: (account.move.line, {item id: last day charged})"""
+        """:return: (account.move.line, {item id: last day charged, or last day
+        its amount was owed on other items (see _moved_in_sql)})"""
         rows = self.env.execute_query(
             SQL(
                 "%s ORDER BY line.id",
@@ -360,8 +485,9 @@ class CreditInterestRun(models.Model):
     def _prepare_compensation_vals_list(self, items):
         """The fixed compensation, once per late invoice."""
         company = self.company_id
-        amount = company.credit_interest_compensation_amount
-        if not amount:
+        Bands = self.env["credit.interest.compensation"]
+        bands = Bands._get_bands(company)
+        if not company.credit_interest_compensation_amount and not bands:
             return []
         invoices = items.move_id.filtered(
             lambda move: move.move_type == "out_invoice" and not move.credit_charge_type
@@ -384,6 +510,19 @@ class CreditInterestRun(models.Model):
             ):
                 continue
             line = first_item_of[invoice.id]
+            # By the size of the debt (the invoice, in the compensation currency).
+            amount = Bands._get_amount(
+                company,
+                invoice.currency_id._convert(
+                    invoice.amount_total,
+                    source_currency,
+                    company,
+                    invoice.invoice_date or self.date,
+                ),
+                bands=bands,
+            )
+            if not amount:
+                continue
             vals_list.append(
                 {
                     "run_id": self.id,
@@ -587,14 +726,29 @@ class CreditInterestRun(models.Model):
             ]
         )
         done = this_month.filtered(lambda run: run.state == "done").company_id
-        due = companies - done
+        stopped = this_month.filtered(lambda run: run.stopped_date == today).company_id
+        due = companies - done - stopped
         if not due:
             self.env["ir.cron"]._notify_progress(done=0, remaining=0)
             return
         company = due[0]
-        run = this_month.filtered(lambda run: run.company_id == company)[:1] or self.with_company(
-            company
-        ).create({"company_id": company.id, "date": today, "scheduled": True})
+        run = this_month.filtered(lambda run: run.company_id == company)[:1]
+        if not run:
+            try:
+                # The refused insert of a concurrent start is expected: not an error.
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    run = self.with_company(company).create(
+                        {"company_id": company.id, "date": today, "scheduled": True}
+                    )
+            except errors.UniqueViolation:
+                # Another scheduled action started this company's run at the same
+                # moment: it goes on with it; called again, this one sees it.
+                _logger.info("Late interest run of %s started by another worker", company.name)
+                self.env["ir.cron"]._notify_progress(done=0, remaining=len(due))
+                return
+        if run._stop_if_rate_missing():
+            self.env["ir.cron"]._notify_progress(done=0, remaining=len(due) - 1)
+            return
         company._credit_interest_check_settings()
         count, more = run._process_batch(limit)
         self.env["ir.cron"]._notify_progress(done=count, remaining=int(more) + len(due) - 1)

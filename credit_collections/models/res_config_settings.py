@@ -64,6 +64,9 @@ class ResConfigSettings(models.TransientModel):
     credit_interest_enabled = fields.Boolean(
         related="company_id.credit_interest_enabled", readonly=False
     )
+    credit_interest_reference = fields.Selection(
+        related="company_id.credit_interest_reference", readonly=False
+    )
     credit_interest_margin = fields.Float(
         related="company_id.credit_interest_margin", readonly=False
     )
@@ -95,6 +98,12 @@ class ResConfigSettings(models.TransientModel):
     )
     credit_interest_compensation_product_id = fields.Many2one(
         related="company_id.credit_interest_compensation_product_id", readonly=False
+    )
+    credit_interest_account_id = fields.Many2one(
+        related="company_id.credit_interest_account_id", readonly=False
+    )
+    credit_interest_compensation_account_id = fields.Many2one(
+        related="company_id.credit_interest_compensation_account_id", readonly=False
     )
     credit_interest_journal_id = fields.Many2one(
         related="company_id.credit_interest_journal_id", readonly=False
@@ -163,3 +172,6 @@ class ResConfigSettings(models.TransientModel):
 
     def action_credit_interest_preset_eu_directive(self):
         self.company_id._credit_interest_apply_preset("eu_directive")
+
+    def action_credit_interest_preset_uk_late_payment(self):
+        self.company_id._credit_interest_apply_preset("uk_late_payment")

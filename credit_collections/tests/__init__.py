@@ -18,6 +18,8 @@ from . import test_access_matrix
 from . import test_late_interest
 from . import test_late_interest_rules
 from . import test_late_interest_concurrency
+from . import test_late_interest_moves
+from . import test_late_interest_references
 from . import test_interest_tour
 from . import test_installment_plan
 from . import test_installment_plan_portal

@@ -1,5 +1,6 @@
 import threading
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.modules.registry import Registry
@@ -79,8 +80,10 @@ class TestLateInterestConcurrency(BaseCase):
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     partner = env["res.partner"].browse(self.partner_id)
+                    # Manual runs: a company has one scheduled run a month (see
+                    # TestScheduledInterestRunConcurrency), several manual ones.
                     interest_run = env["credit.interest.run"].create(
-                        {"company_id": env.ref("base.main_company").id, "scheduled": True}
+                        {"company_id": env.ref("base.main_company").id}
                     )
                     self.run_ids.append(interest_run.id)
                     # Both have read the customer's items before either charges them.
@@ -126,3 +129,100 @@ class TestLateInterestConcurrency(BaseCase):
             self.assertFalse(
                 partner.message_ids.filtered(lambda message: "could not" in (message.body or ""))
             )
+
+
+@tagged("post_install", "-at_install")
+class TestScheduledInterestRunConcurrency(BaseCase):
+    """Two scheduled actions starting the month's interest run of a company at
+    the same moment, in two connections: one scheduled run, the second start
+    refused by the database and left to the first."""
+
+    def setUp(self):
+        super().setUp()
+        self.registry = Registry(get_db_name())
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            self.company_id = company.id
+            companies = env["res.company"].search([])
+            # Committed settings of every company, put back afterwards.
+            self.settings = {
+                company.id: {
+                    "credit_interest_enabled": company.credit_interest_enabled,
+                    "credit_interest_run_day": company.credit_interest_run_day,
+                }
+                for company in companies
+            }
+            (companies - company).write({"credit_interest_enabled": False})
+            company.write({"credit_interest_enabled": True, "credit_interest_run_day": 1})
+            today = fields.Date.context_today(env.user)
+            self.assertFalse(
+                env["credit.interest.run"].search(
+                    [
+                        ("company_id", "=", company.id),
+                        ("scheduled", "=", True),
+                        ("date", ">=", today.replace(day=1)),
+                    ]
+                ),
+                "no scheduled run of this month yet",
+            )
+            self.before = env["credit.interest.run"].search([]).ids
+        self.addCleanup(self._restore)
+
+    def _restore(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            runs = env["credit.interest.run"].search([("id", "not in", self.before)])
+            charged = runs.invoice_ids
+            for move in charged:
+                move.button_draft()
+            charged.with_context(force_delete=True).unlink()
+            env["mail.activity"].search(
+                [("res_model", "=", "credit.interest.run"), ("res_id", "in", runs.ids)]
+            ).unlink()
+            env["mail.message"].search(
+                [("model", "=", "credit.interest.run"), ("res_id", "in", runs.ids)]
+            ).unlink()
+            # Invoiced runs are kept by the addon: removed by hand with their data.
+            cr.execute("DELETE FROM credit_interest_accrual WHERE run_id = ANY(%s)", [runs.ids])
+            cr.execute("DELETE FROM credit_interest_run WHERE id = ANY(%s)", [runs.ids])
+            for company_id, vals in self.settings.items():
+                env["res.company"].browse(company_id).write(vals)
+
+    def test_two_scheduled_starts_create_one_run(self):
+        barrier = threading.Barrier(2)
+        errors = []
+        run_class = self.registry["credit.interest.run"]
+        create = run_class.create
+
+        def create_together(records, vals_list):
+            # Both have looked for this month's run, and found none.
+            barrier.wait(timeout=30)
+            return create(records, vals_list)
+
+        def start():
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    env["credit.interest.run"]._cron_accrue_late_interest()
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=start) for _index in range(2)]
+        with patch.object(run_class, "create", create_together):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=180)
+        self.assertFalse(errors)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            today = fields.Date.context_today(env.user)
+            runs = env["credit.interest.run"].search(
+                [
+                    ("company_id", "=", self.company_id),
+                    ("scheduled", "=", True),
+                    ("date", ">=", today.replace(day=1)),
+                ]
+            )
+            self.assertEqual(len(runs), 1)

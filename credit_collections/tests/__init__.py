@@ -27,3 +27,5 @@ from . import test_first_hour
 from . import test_translations
 from . import test_customer_screens
 from . import test_external_api
+from . import test_input_bounds
+from . import test_collector_alone

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_amount
 
+from .account_move_line import FOLLOWUP_EXCLUSION_FIELDS
+
 # Invoices the addon issues itself for its charges. Each charge is decided by a
 # rule the customer agreed to (a follow-up level's fee, late interest, a plan's
 # fee): the credit check on posting lets them through, whoever runs it.
@@ -136,6 +138,23 @@ class AccountMove(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if not self.env.su and vals and set(vals) <= FOLLOWUP_EXCLUSION_FIELDS:
+            # Typed on the invoice, carried by its receivable items: what a
+            # collector, who may not edit invoices, decides (see
+            # account.move.line._followup_write_exclusion).
+            self.check_access("read")
+            for move in self:
+                excluded = bool(vals.get("followup_excluded", move.followup_excluded))
+                reason = vals.get("followup_exclusion_reason", move.followup_exclusion_reason)
+                move.line_ids.filtered(
+                    lambda line: line.account_type == "asset_receivable"
+                )._followup_write_exclusion(
+                    {
+                        "followup_excluded": excluded,
+                        "followup_exclusion_reason": excluded and reason,
+                    }
+                )
+            return True
         if not self.env.su and "credit_charge_type" in vals:
             self._credit_refuse_charge_type()
         return super().write(vals)

@@ -1,8 +1,15 @@
+import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+# A collector's decision on an item: leave it out of follow-ups (disputed, in
+# litigation) or follow it up again, and why.
+FOLLOWUP_EXCLUSION_FIELDS = frozenset({"followup_excluded", "followup_exclusion_reason"})
 
 
 class AccountMoveLine(models.Model):
@@ -82,6 +89,8 @@ class AccountMoveLine(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
+        if not self.env.su and vals and set(vals) <= FOLLOWUP_EXCLUSION_FIELDS:
+            return self._followup_write_exclusion(vals)
         if not self.env.su:
             self._followup_check_write_access(set(vals))
         if "followup_excluded" not in vals:
@@ -110,6 +119,33 @@ class AccountMoveLine(models.Model):
                     "again. Ask a collector."
                 )
             )
+
+    def _followup_write_exclusion(self, vals):
+        """Exclude items from follow-ups or follow them up again, for a collector.
+
+        Collectors read journal items (Odoo's read-only accounting role) and may
+        not edit them: once the caller is known to be a collector who can read
+        these receivable items, only the exclusion fields are written, as the
+        system, and the change is logged on the invoices and their customers."""
+        self._followup_check_write_access(set(vals))
+        self.check_access("read")
+        others = self.filtered(lambda line: line.account_type != "asset_receivable")
+        if others:
+            raise ValidationError(
+                self.env._(
+                    "Only receivable items of customers can be excluded from follow-ups "
+                    "(%(items)s is not one).",
+                    items=others[0].display_name,
+                )
+            )
+        _logger.info(
+            "Follow-up exclusion of items %s set to %s by user %s",
+            self.ids,
+            vals,
+            self.env.uid,
+        )
+        # sudo: the exclusion fields only, checked above (see the docstring).
+        return self.sudo().write(vals)
 
     # ------------------------------------------------------------------
     # Actions

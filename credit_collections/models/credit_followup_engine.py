@@ -289,22 +289,49 @@ class CreditFollowupEngine(models.AbstractModel):
             companies.credit_followup_run_cursor = 0
             pending = companies
         for company in pending:
-            if not company.credit_followup_run_cursor:
-                self.env["credit.promise"]._update_promises(company)
-            partner_ids = self._candidate_partner_ids(
-                company, after=company.credit_followup_run_cursor, limit=limit + 1
-            )
-            if not partner_ids:
+            try:
+                with self.env.cr.savepoint():
+                    batch, more = self._run_company_batch(company, limit)
+            except (errors.SerializationFailure, errors.DeadlockDetected):
+                raise  # a concurrent run: Odoo's scheduler tries the whole call again
+            except Exception:
+                # One company's broken setup must not stop the others: its run ends
+                # here, logged, and its customers are followed up at the next run.
+                self.env.invalidate_all()
+                _logger.exception(
+                    "Follow-up run of company %s (id %s) failed; it is skipped until the "
+                    "next run, the other companies go on",
+                    company.name,
+                    company.id,
+                )
                 company.credit_followup_run_cursor = -1
                 continue
-            batch = partner_ids[:limit]
-            self._run_batch(self.env["res.partner"].browse(batch), company)
-            more = len(partner_ids) > limit
-            company.credit_followup_run_cursor = batch[-1] if more else -1
+            if not batch:
+                continue
             later = pending.filtered(lambda other, company=company: other.id > company.id)
             self.env["ir.cron"]._notify_progress(done=len(batch), remaining=int(more) + len(later))
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+
+    def _run_company_batch(self, company, limit):
+        """Follow up the next batch of the company's customers and move its
+        bookmark on.
+
+        :return: (ids of the customers done, whether some are left)
+        """
+        if not company.credit_followup_run_cursor:
+            self.env["credit.promise"]._update_promises(company)
+        partner_ids = self._candidate_partner_ids(
+            company, after=company.credit_followup_run_cursor, limit=limit + 1
+        )
+        if not partner_ids:
+            company.credit_followup_run_cursor = -1
+            return [], False
+        batch = partner_ids[:limit]
+        self._run_batch(self.env["res.partner"].browse(batch), company)
+        more = len(partner_ids) > limit
+        company.credit_followup_run_cursor = batch[-1] if more else -1
+        return batch, more
 
     def _run_batch(self, partners, company):
         states = self._get_states(partners, company)

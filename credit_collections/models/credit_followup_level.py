@@ -1,6 +1,11 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+# Delays a level may have, in days from the due date: from a year before (a
+# friendly reminder) to ten years after. Beyond them the dates the follow-ups
+# compute leave the calendar, and the scheduled action and the searches fail.
+LEVEL_DELAY_BOUNDS = (-366, 3650)
+
 ACTIVITY_ASSIGNEES = [
     ("collector", "Customer's collector"),
     ("salesperson", "Customer's salesperson"),
@@ -86,6 +91,39 @@ class CreditFollowupLevel(models.Model):
             "_action_set_credit_hold",
             "_action_invoice_fee",
         ]
+
+    @api.constrains("delay")
+    def _check_delay(self):
+        low, high = LEVEL_DELAY_BOUNDS
+        for level in self:
+            if not low <= level.delay <= high:
+                raise ValidationError(
+                    self.env._(
+                        "Delay: level %(level)s must be between %(low)s days (before the due "
+                        "date) and %(high)s days after it; %(value)s is out of range.",
+                        level=level.name,
+                        low=low,
+                        high=high,
+                        value=level.delay,
+                    )
+                )
+
+    @api.onchange("delay")
+    def _onchange_delay(self):
+        low, high = LEVEL_DELAY_BOUNDS
+        if not low <= self.delay <= high:
+            return {
+                "warning": {
+                    "title": self.env._("Delay"),
+                    "message": self.env._(
+                        "A level's delay is between %(low)s days (before the due date) and "
+                        "%(high)s days after it.",
+                        low=low,
+                        high=high,
+                    ),
+                }
+            }
+        return None
 
     @api.constrains("letter_template_id")
     def _check_letter_template(self):

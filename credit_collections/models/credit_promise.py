@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, format_amount, format_date
+
+from .res_company import FOLLOWUP_MAX_AHEAD_DAYS
 
 # Set when the promise is recorded, or by its outcome (kept, broken): never by hand.
 SYSTEM_FIELDS = {"state", "residual_at_promise", "user_id", "company_id"}
@@ -79,6 +83,19 @@ class CreditPromise(models.Model):
                     "Promised Date: %(date)s is in the past. Enter the date the customer "
                     "promises to pay by, today or later.",
                     date=format_date(self.env, past[0].promised_date),
+                )
+            )
+        latest = today + timedelta(days=FOLLOWUP_MAX_AHEAD_DAYS)
+        late = self.filtered(lambda promise: promise.promised_date > latest)
+        if late:
+            raise ValidationError(
+                self.env._(
+                    "Promised Date: %(date)s is too far ahead. A promise to pay is for the "
+                    "coming %(days)s days at most (%(latest)s at the latest); for longer, "
+                    "propose an installment plan.",
+                    date=format_date(self.env, late[0].promised_date),
+                    days=FOLLOWUP_MAX_AHEAD_DAYS,
+                    latest=format_date(self.env, latest),
                 )
             )
 

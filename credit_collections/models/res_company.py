@@ -3,6 +3,7 @@ from datetime import date
 from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .credit_approval_request import MAX_VALIDITY_DAYS
 from .credit_interest_reference_rate import REFERENCES
 
 # Bounds of the late-interest settings, where they are typed: a grace of years
@@ -12,6 +13,39 @@ MAX_INTEREST_MARGIN = 50.0
 # The UK Late Payment of Commercial Debts (Interest) Act 1998, s. 5A: a fixed sum
 # per late invoice by the size of the debt.
 UK_COMPENSATION_BANDS = [(0.0, 40.0), (1000.0, 70.0), (10000.0, 100.0)]
+
+# What may be typed in day counts, [low, high]: beyond them the date arithmetic
+# of holds, reviews and plans leaves the calendar (OverflowError on every credit
+# figure) or the setting means nothing any more.
+CREDIT_MAX_DAYS = 3650  # ten years
+CREDIT_DAY_BOUNDS = {
+    "credit_hold_overdue_days": (0, CREDIT_MAX_DAYS),
+    "credit_approval_validity_days": (0, MAX_VALIDITY_DAYS),
+    "credit_review_notice_days": (0, 366),
+    "credit_plan_default_days": (0, 366),
+}
+# How far ahead a follow-up pause or a promise to pay may go: the collector
+# looks at the customer again within a year.
+FOLLOWUP_MAX_AHEAD_DAYS = 366
+
+
+def credit_bound_error(record, bounds, owner):
+    """The message for the first field of record out of its bounds
+    ({field: (low, high)}), or None: what was typed and what is allowed."""
+    for field_name, (low, high) in bounds.items():
+        value = record[field_name]
+        if not low <= value <= high:
+            return record.env._(
+                "%(field)s must be between %(low)s and %(high)s days (%(owner)s): "
+                "%(value)s is out of range.",
+                field=record._fields[field_name].get_description(record.env)["string"],
+                low=low,
+                high=high,
+                owner=owner,
+                value=value,
+            )
+    return None
+
 
 ZERO_LIMIT_POLICIES = [
     ("no_limit", "No limit"),
@@ -452,6 +486,77 @@ class ResCompany(models.Model):
                         self.env._(
                             "%(field)s cannot be negative (company %(company)s).",
                             field=self._fields[field_name].get_description(self.env)["string"],
+                            company=company.display_name,
+                        )
+                    )
+
+    @api.constrains(*CREDIT_DAY_BOUNDS)
+    def _check_credit_day_bounds(self):
+        for company in self:
+            error = credit_bound_error(
+                company,
+                CREDIT_DAY_BOUNDS,
+                self.env._("company %(company)s", company=company.display_name),
+            )
+            if error:
+                raise ValidationError(error)
+
+    @api.constrains("credit_followup_fee_product_id", "credit_plan_fee_product_id")
+    def _check_credit_fee_products(self):
+        """A fee product is what the fees of levels and plans are invoiced with: it
+        cannot be removed while they charge one."""
+        # sudo: every level and plan of the company counts, whichever companies the
+        # person changing the setting has selected; only their names are shown.
+        for company in self:
+            if not company.credit_followup_fee_product_id:
+                levels = (
+                    self.env["credit.followup.level"]
+                    .sudo()
+                    .search(
+                        [
+                            ("company_id", "=", company.id),
+                            ("fee_amount", ">", 0),
+                            ("policy_id.active", "=", True),
+                        ]
+                    )
+                )
+                if levels:
+                    raise ValidationError(
+                        self.env._(
+                            "Dunning Fee Product: follow-up levels %(levels)s charge a fee in "
+                            "%(company)s. Keep a product, or set their fee to 0 first.",
+                            levels=", ".join(
+                                f"{level.policy_id.name} / {level.name}" for level in levels
+                            ),
+                            company=company.display_name,
+                        )
+                    )
+            if not company.credit_plan_fee_product_id:
+                plans = (
+                    self.env["credit.installment.plan"]
+                    .sudo()
+                    .search(
+                        [
+                            ("company_id", "=", company.id),
+                            ("fee_amount", ">", 0),
+                            ("state", "in", ("draft", "proposed")),
+                        ]
+                    )
+                )
+                if plans:
+                    raise ValidationError(
+                        self.env._(
+                            "Plan Fee Product: installment plans %(plans)s charge a fee at "
+                            "activation in %(company)s. Keep a product, or remove their fee "
+                            "first.",
+                            plans=", ".join(
+                                self.env._(
+                                    "%(plan)s for %(customer)s",
+                                    plan=plan.name,
+                                    customer=plan.partner_id.display_name,
+                                )
+                                for plan in plans
+                            ),
                             company=company.display_name,
                         )
                     )

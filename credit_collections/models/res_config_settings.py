@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .res_company import CREDIT_DAY_BOUNDS, credit_bound_error
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -142,6 +144,18 @@ class ResConfigSettings(models.TransientModel):
     credit_plan_acceptance_needs_manager = fields.Boolean(
         related="company_id.credit_plan_acceptance_needs_manager", readonly=False
     )
+
+    @api.onchange(*CREDIT_DAY_BOUNDS)
+    def _onchange_credit_day_bounds(self):
+        # Said as it is typed; the company's constraint refuses it on save.
+        error = credit_bound_error(
+            self,
+            CREDIT_DAY_BOUNDS,
+            self.env._("company %(company)s", company=self.company_id.display_name),
+        )
+        if error:
+            return {"warning": {"title": self.env._("Credit & Collections"), "message": error}}
+        return None
 
     @api.onchange("account_default_credit_limit")
     def _onchange_account_default_credit_limit(self):

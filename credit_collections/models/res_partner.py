@@ -3,7 +3,9 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import SQL, format_amount, plaintext2html
+from odoo.tools import SQL, format_amount, format_date, plaintext2html
+
+from .res_company import CREDIT_MAX_DAYS, FOLLOWUP_MAX_AHEAD_DAYS, credit_bound_error
 
 CREDIT_STATUSES = [
     ("ok", "OK"),
@@ -522,6 +524,43 @@ class ResPartner(models.Model):
                             "%(field)s cannot be negative (customer %(partner)s).",
                             field=self._fields[field_name].get_description(self.env)["string"],
                             partner=partner.display_name,
+                        )
+                    )
+
+    @api.constrains("credit_partner_overdue_days")
+    def _check_credit_partner_day_bounds(self):
+        for partner in self:
+            error = credit_bound_error(
+                partner,
+                {"credit_partner_overdue_days": (0, CREDIT_MAX_DAYS)},
+                self.env._("customer %(partner)s", partner=partner.display_name),
+            )
+            if error:
+                raise ValidationError(error)
+
+    @api.constrains("followup_paused_until", "credit_review_date")
+    def _check_followup_dates_ahead(self):
+        """Pauses and review dates are typed for the months to come: a date in
+        year 9999 would silence a customer for good."""
+        today = fields.Date.context_today(self)
+        bounds = {
+            "followup_paused_until": FOLLOWUP_MAX_AHEAD_DAYS,
+            "credit_review_date": CREDIT_MAX_DAYS,
+        }
+        for partner in self:
+            for field_name, days in bounds.items():
+                latest = today + timedelta(days=days)
+                if partner[field_name] and partner[field_name] > latest:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s: %(date)s is too far ahead for customer %(partner)s; "
+                            "choose a date up to %(days)s days from today (%(latest)s at "
+                            "the latest).",
+                            field=self._fields[field_name].get_description(self.env)["string"],
+                            date=format_date(self.env, partner[field_name]),
+                            partner=partner.display_name,
+                            days=days,
+                            latest=format_date(self.env, latest),
                         )
                     )
 

@@ -550,6 +550,52 @@ class ResPartner(models.Model):
         # edit customers.
         return self.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
 
+    # ------------------------------------------------------------------
+    # Chatter: collectors post on the customers they chase
+    #
+    # Odoo lets a user post on a contact only when they may edit it
+    # (_mail_post_access 'write'), and collectors may not edit contacts. A
+    # collector's notes and messages are the follow-up log of a customer: they
+    # may post them on the customers they can read and chase (invoiced at least
+    # once) and on their contacts, which edits nothing of the contact.
+    # ------------------------------------------------------------------
+
+    def _followup_collector_postable(self):
+        """The partners of self the current user may post on as a collector."""
+        if not self.env.user.has_group("credit_collections.group_credit_user"):
+            return self.browse()
+        readable = self.exists()._filtered_access("read")
+        # sudo: customer_rank of the commercial entity, which the user may read
+        # through another company's rule only.
+        return readable.filtered(lambda partner: partner.sudo().commercial_partner_id.customer_rank)
+
+    @api.model
+    def _get_mail_message_access(self, res_ids, operation, model_name=None):
+        check_operation = super()._get_mail_message_access(res_ids, operation, model_name)
+        if operation == "create" and check_operation == "write" and not model_name:
+            partners = self.browse(list(res_ids))
+            if partners and partners._followup_collector_postable() == partners:
+                return "read"
+        return check_operation
+
+    @api.model
+    def _get_thread_with_access(self, thread_id, mode="read", **kwargs):
+        thread = super()._get_thread_with_access(thread_id, mode, **kwargs)
+        if not thread and mode == self._mail_post_access:
+            # Posting (and attaching to a post) is all the mail controllers ask
+            # this access for.
+            thread = self.browse(thread_id)._followup_collector_postable()
+        return thread
+
+    def _thread_to_store(self, store, /, *, request_list=None, **kwargs):
+        super()._thread_to_store(store, request_list=request_list, **kwargs)
+        if request_list is None:
+            return
+        postable = self._followup_collector_postable()
+        if postable:
+            # The chatter's Send Message and Log Note buttons, for collectors.
+            store.add(postable, {"canPostOnReadonly": True}, as_thread=True)
+
     def _followup_check_collector(self):
         if self.env.su or self.env.user.has_group("credit_collections.group_credit_user"):
             return

@@ -34,3 +34,5 @@ from . import test_followup_policy_companies
 from . import test_contact_access
 from . import test_followup_credit_netting
 from . import test_followup_send_recipients
+from . import test_input_bounds
+from . import test_collector_alone

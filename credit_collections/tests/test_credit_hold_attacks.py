@@ -289,18 +289,26 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
         self.assertEqual(requests.with_user(all_docs).search([("id", "=", request.id)]), request)
 
     # 12. Segregation of duties
+    def _selling_credit_manager(self):
+        """A credit manager who also sells (the bare role sells nothing)."""
+        return self._create_user(
+            "cc_selling_manager",
+            "sales_team.group_sale_salesman,credit_collections.group_credit_manager",
+        )
+
     def test_credit_manager_cannot_approve_own_request(self):
-        order = self._order(user=self.credit_manager)
+        manager = self._selling_credit_manager()
+        order = self._order(user=manager)
         order.action_request_credit_approval()
         request = order.credit_approval_ids
         with self.assertRaisesRegex(UserError, "Segregation of duties"):
-            request.with_user(self.credit_manager).action_approve()
+            request.with_user(manager).action_approve()
         self.assertEqual(request.state, "pending")
         request.with_user(self.accountant).action_approve()
         self.assertEqual(request.approver_id, self.accountant)
 
     def test_credit_manager_cannot_override_own_order(self):
-        order = self._order(user=self.credit_manager)
+        order = self._order(user=self._selling_credit_manager())
         with self.assertRaisesRegex(UserError, "Segregation of duties"):
             order._credit_override_and_confirm("I say so")
         self.assertEqual(order.state, "draft")

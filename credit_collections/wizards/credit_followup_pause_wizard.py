@@ -1,6 +1,9 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import format_date
+
+from ..models.res_company import FOLLOWUP_MAX_AHEAD_DAYS
 
 
 class CreditFollowupPauseWizard(models.TransientModel):
@@ -28,6 +31,23 @@ class CreditFollowupPauseWizard(models.TransientModel):
             partner = self.env["res.partner"].browse(context["active_id"])
             values["partner_id"] = partner.commercial_partner_id.id
         return values
+
+    @api.onchange("paused_until")
+    def _onchange_paused_until(self):
+        latest = fields.Date.context_today(self) + timedelta(days=FOLLOWUP_MAX_AHEAD_DAYS)
+        if self.paused_until and self.paused_until > latest:
+            return {
+                "warning": {
+                    "title": self.env._("Pause Until"),
+                    "message": self.env._(
+                        "Follow-ups can be paused for %(days)s days at most: until %(latest)s "
+                        "at the latest.",
+                        days=FOLLOWUP_MAX_AHEAD_DAYS,
+                        latest=format_date(self.env, latest),
+                    ),
+                }
+            }
+        return None
 
     def action_pause(self):
         self.ensure_one()

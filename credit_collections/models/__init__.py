@@ -11,6 +11,7 @@ from . import res_partner
 from . import res_partner_followup
 from . import credit_approval_request
 from . import sale_order
+from . import sale_order_line
 from . import account_move
 from . import ir_actions_report
 from . import credit_interest_rate
@@ -20,3 +21,4 @@ from . import account_payment_term
 from . import credit_installment_plan
 from . import credit_installment_line
 from . import mail_mail
+from . import payment_transaction

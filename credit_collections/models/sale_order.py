@@ -1,14 +1,93 @@
 from collections import defaultdict
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
+from .credit_approval_request import MAX_VALIDITY_DAYS
 from .res_partner import CREDIT_STATUSES
 
 # Changing any of these on an order voids its credit approvals: an approval holds
 # for one order, its customers, and an amount in one currency.
 APPROVAL_BINDING_FIELDS = ("partner_id", "partner_invoice_id", "currency_id", "company_id")
+# Writing these on an order can change what its approvals bind to: the currency
+# follows the pricelist.
+APPROVAL_BINDING_SOURCES = (*APPROVAL_BINDING_FIELDS, "pricelist_id")
+# Writing these on a confirmed order can raise what it engages of a customer's
+# credit (its lines through their commands, the currency through the pricelist,
+# the customers themselves).
+CREDIT_CHANGE_FIELDS = (*APPROVAL_BINDING_SOURCES, "order_line")
+
+
+class CreditChangeWatch:
+    """What confirmed orders engaged of their customers' credit before a change:
+    after it, the orders that engage more are checked again as at confirmation.
+
+    Passed in the context as an object, as CreditConfirmationCheck is, so that the
+    lines written by an order's own write are checked once, with the order, and no
+    RPC caller can claim a change was checked.
+    """
+
+    def __init__(self, orders):
+        # The figures before and after, and the check, are the system's: the user
+        # changing the lines may not read every order or customer they engage.
+        confirmed = orders.sudo().filtered(lambda order: order.state == "sale")
+        self.order_ids = frozenset(confirmed.ids)
+        self.active = True
+        self._before = {
+            order.id: (
+                order.amount_total,
+                order.currency_id,
+                order._credit_checked_partners(),
+            )
+            for order in confirmed
+        }
+
+    def check(self, orders):
+        """Refuse the change when an order of self engages more credit than before
+        and its customers' credit does not allow it."""
+        self.active = False
+        orders = orders.sudo().browse(sorted(self.order_ids)).exists()
+        increased = orders.filtered(lambda order: self._engages_more(order))
+        if not increased:
+            return
+        refusal = increased._credit_confirmation_errors(change=True)
+        if refusal:
+            raise UserError(refusal)
+
+    def _engages_more(self, order):
+        amount, currency, partners = self._before[order.id]
+        if order.state != "sale" or not order.amount_total:
+            return False
+        if order._credit_checked_partners() != partners:
+            return True
+        if order.currency_id == currency:
+            return currency.compare_amounts(order.amount_total, amount) > 0
+        company = order.company_id
+        rates = order.env["credit.exposure"]._currency_rates(
+            company, {currency.id, order.currency_id.id}
+        )
+        return (
+            company.currency_id.compare_amounts(
+                order.amount_total * rates[order.currency_id.id], amount * rates[currency.id]
+            )
+            > 0
+        )
+
+    @classmethod
+    def watching(cls, orders):
+        """The watch of an enclosing change of orders, if it covers them all."""
+        watch = orders.env.context.get("credit_change_watch")
+        if watch is ORDER_CREATION:
+            return watch
+        if isinstance(watch, cls) and watch.active and set(orders.ids) <= watch.order_ids:
+            return watch
+        return None
+
+
+# In the context while orders are created: their lines are checked with them, once
+# the orders are whole (see SaleOrder.create).
+ORDER_CREATION = object()
 
 
 class CreditConfirmationCheck:
@@ -58,6 +137,18 @@ class SaleOrder(models.Model):
     credit_approval_valid = fields.Boolean(
         compute="_compute_credit_approval_state", groups="base.group_user"
     )
+    credit_salesperson_ids = fields.Many2many(
+        "res.users",
+        "credit_sale_order_salesperson_rel",
+        "order_id",
+        "user_id",
+        string="Salespeople So Far",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Every salesperson the order has had, recorded by the system: none of them "
+        "may approve or override a credit hold on it when segregation of duties is on.",
+    )
 
     @api.depends(
         "partner_id",
@@ -69,8 +160,10 @@ class SaleOrder(models.Model):
         "credit_approval_ids.state",
     )
     def _compute_credit_status(self):
+        # Confirmed orders too: a blocked customer's confirmed order cannot grow
+        # without an approval, which is requested from it.
         to_check = self.filtered(
-            lambda order: order.state in ("draft", "sent") and order.partner_invoice_id
+            lambda order: order.state in ("draft", "sent", "sale") and order.partner_invoice_id
         )
         snapshots = to_check._credit_check(cumulative=False)
         for order in self:
@@ -104,14 +197,86 @@ class SaleOrder(models.Model):
     # CRUD
     # ------------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        orders = super(SaleOrder, self.with_context(credit_change_watch=ORDER_CREATION)).create(
+            vals_list
+        )
+        orders = orders.with_env(self.env)
+        orders._credit_record_salespeople(reset=True)
+        # Created confirmed (state in the values or a default_state key): checked as
+        # a confirmation, on the state the orders end with.
+        confirmed = orders.filtered(lambda order: order.state == "sale")
+        if confirmed:
+            refusal = confirmed._credit_confirmation_errors()
+            if refusal:
+                raise UserError(refusal)
+        return orders
+
     def write(self, vals):
+        if "credit_salesperson_ids" in vals and not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "The salespeople an order has had are recorded by the system, never by "
+                    "hand."
+                )
+            )
         if vals.get("state") == "sale":
             self._credit_check_before_state_sale()
-        bound = self._credit_approval_bindings() if set(vals) & set(APPROVAL_BINDING_FIELDS) else {}
-        result = super().write(vals)
+        bound = self._credit_approval_bindings() if set(vals) & set(APPROVAL_BINDING_SOURCES) else {}
+        watch = None
+        if set(vals) & set(CREDIT_CHANGE_FIELDS) and not CreditChangeWatch.watching(self):
+            watch = CreditChangeWatch(self)
+        orders = self.with_context(credit_change_watch=watch) if watch else self
+        result = super(SaleOrder, orders).write(vals)
+        if "user_id" in vals:
+            self._credit_record_salespeople()
         if bound:
             self._credit_void_changed_approvals(bound)
+        if watch:
+            watch.check(self)
         return result
+
+    def _credit_record_salespeople(self, reset=False):
+        """Add each order's salesperson to the salespeople it has had (at creation:
+        its salesperson only, whatever the values or defaults said)."""
+        for user, orders in self.grouped("user_id").items():
+            if not user and not reset:
+                continue
+            command = Command.set(user.ids) if reset else Command.link(user.id)
+            # The system's own record of who sold the order, whoever reassigns it.
+            orders.sudo().write({"credit_salesperson_ids": [command]})
+
+    def _credit_interested_users(self):
+        """Who may not decide on the order's credit hold under segregation of duties:
+        every salesperson it has had, who created it, and who requested an approval
+        for it (facts the system records, that nobody can rewrite)."""
+        self.ensure_one()
+        order = self.sudo()
+        users = (
+            order.user_id
+            | order.credit_salesperson_ids
+            | order.create_uid
+            | order.credit_approval_ids.requested_by_id
+        )
+        return users - self.env.ref("base.user_root") - self.env.ref("base.public_user")
+
+    def _credit_watch_changes(self, method, *args):
+        """Run method on the orders, then check again those it made engage more credit."""
+        watch = None if CreditChangeWatch.watching(self) else CreditChangeWatch(self)
+        orders = self.with_context(credit_change_watch=watch) if watch else self
+        result = method(orders, *args)
+        if watch:
+            watch.check(self)
+        return result
+
+    def action_update_prices(self):
+        # Prices are recomputed without a write: a confirmed order's new prices are
+        # checked as any other increase.
+        return self._credit_watch_changes(lambda orders: super(SaleOrder, orders).action_update_prices())
+
+    def action_update_taxes(self):
+        return self._credit_watch_changes(lambda orders: super(SaleOrder, orders).action_update_taxes())
 
     def _credit_check_before_state_sale(self):
         """Writing state 'sale' confirms an order as surely as action_confirm: the
@@ -193,38 +358,55 @@ class SaleOrder(models.Model):
         snapshots = orders._credit_check(cumulative=True)
         return orders.filtered(lambda order: snapshots[order]["status"] == "blocked")
 
-    def _credit_hold_for_review(self):
-        """A customer accepted a quotation that credit rules block: ask the credit
-        managers for a decision and tell the salesperson, as the salesperson would."""
+    def _credit_hold_for_review(self, paid_by=None):
+        """A customer accepted (or paid online) a quotation that credit rules block:
+        ask the credit managers for a decision and tell the salesperson.
+
+        :param paid_by: the payment transaction, when the customer paid online: the
+            request is then the system's, the payment being kept on the quotation
+        """
         self.ensure_one()
-        # Called from the portal (public or portal user): the request and the
-        # activities are made on behalf of the salesperson.
+        # Called from the portal (public or portal user) or the payment processing:
+        # the request and the activities are made on behalf of the salesperson, or
+        # of the system for a payment.
         order = self.sudo()
+        if paid_by:
+            requester = self.env.ref("base.user_root")
+            note = self.env._(
+                "Paid online by the customer (%(amount)s of %(total)s, payment %(reference)s): "
+                "the payment is recorded, the order waits for a credit decision before "
+                "confirmation.",
+                amount=format_amount(self.env, paid_by.amount, paid_by.currency_id),
+                total=format_amount(self.env, order.amount_total, order.currency_id),
+                reference=paid_by.reference,
+            )
+            summary = self.env._("Paid online, held for credit")
+        else:
+            requester = order.user_id or self.env.ref("base.user_root")
+            note = self.env._(
+                "Accepted online by the customer (%(name)s): waiting for a credit "
+                "decision before confirmation.",
+                name=order.signed_by or order.partner_id.name,
+            )
+            summary = self.env._("Accepted online, held for credit")
         if not order.credit_approval_ids.filtered(lambda request: request.state == "pending"):
             request = (
                 self.env["credit.approval.request"]
                 .sudo()
-                .create(
-                    {
-                        "order_id": order.id,
-                        "requested_by_id": (order.user_id or self.env.ref("base.user_root")).id,
-                        "request_note": self.env._(
-                            "Accepted online by the customer (%(name)s): waiting for a credit "
-                            "decision before confirmation.",
-                            name=order.signed_by or order.partner_id.name,
-                        ),
-                    }
-                )
+                .create({"order_id": order.id, "requested_by_id": requester.id, "request_note": note})
             )
             request._credit_notify_approvers()
+        else:
+            order.message_post(body=note, subtype_xmlid="mail.mt_note")
         if order.user_id:
             order.activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=order.user_id.id,
-                summary=self.env._("Accepted online, held for credit"),
+                summary=summary,
                 note=self.env._(
-                    "The customer accepted %(order)s online, but it is blocked for credit: "
-                    "a credit manager must decide before it is confirmed.",
+                    "%(what)s %(order)s is blocked for credit: a credit manager must decide "
+                    "before it is confirmed.",
+                    what=note,
                     order=order.name,
                 ),
             )
@@ -238,8 +420,12 @@ class SaleOrder(models.Model):
             self.sudo().credit_approval_ids.filtered(lambda request: request.state == "pending")
         )
 
-    def _credit_confirmation_errors(self):
-        """The refusal message for the orders in self that credit rules block, or ''."""
+    def _credit_confirmation_errors(self, change=False):
+        """The refusal message for the orders in self that credit rules block, or ''.
+
+        :param change: the orders are confirmed already and a change made them engage
+            more credit: refused as a confirmation would be, with the same way out
+        """
         # Only limits depend on other orders of the customer: serialize those checks.
         to_lock = self.filtered(
             lambda order: (
@@ -252,19 +438,34 @@ class SaleOrder(models.Model):
         blocked = [order for order in self if snapshots[order]["status"] == "blocked"]
         if not blocked:
             return ""
-        messages = [order._credit_block_message(snapshots[order]) for order in blocked]
+        messages = [order._credit_block_message(snapshots[order], change) for order in blocked]
         return "\n\n".join(messages)
 
-    def _credit_block_message(self, snapshot):
+    def _credit_block_message(self, snapshot, change=False):
         self.ensure_one()
         reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
+        # The customers that block, not the invoiced one when only the ordering one does.
+        partners = snapshot.get("blocking_partners") or [snapshot["partner"]]
+        values = {
+            "order": self.name,
+            "partner": ", ".join(partner.display_name for partner in partners),
+            "amount": format_amount(self.env, self.amount_total, self.currency_id),
+        }
+        if change:
+            headline = self.env._(
+                "Order %(order)s cannot be changed to %(amount)s: customer %(partner)s is "
+                "blocked for credit.",
+                **values,
+            )
+        else:
+            headline = self.env._(
+                "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for "
+                "credit.",
+                **values,
+            )
         return self.env._(
-            "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for credit.\n"
-            "%(reasons)s\n"
-            "%(summary)s\n"
-            "%(advice)s",
-            order=self.name,
-            partner=snapshot["partner"].display_name,
+            "%(headline)s\n%(reasons)s\n%(summary)s\n%(advice)s",
+            headline=headline,
             reasons=reasons,
             summary=self._credit_exposure_summary(snapshot),
             advice=self.env["credit.exposure"]._get_blocking_advice(snapshot["blocking_rules"]),
@@ -297,11 +498,15 @@ class SaleOrder(models.Model):
             self.amount_total
         )
 
-    def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False):
+    def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False, amount=None):
         """Snapshot of one customer of the order as if the order were confirmed now,
-        after the orders confirmed with it worth other_orders_amount."""
+        after the orders confirmed with it worth other_orders_amount.
+
+        :param amount: what the order engages, in its currency (default its total)
+        """
         self.ensure_one()
-        order_amount = 0.0 if paid else self.amount_total * rate
+        amount = self.amount_total if amount is None else amount
+        order_amount = 0.0 if paid else amount * rate
         snapshot = dict(
             base,
             order_amount=order_amount,
@@ -323,6 +528,9 @@ class SaleOrder(models.Model):
         """One verdict for the order: the invoiced customer's snapshot, blocked or
         warned by the ordering customer's as well, its reasons named after it."""
         main = snapshots[0]
+        main["blocking_partners"] = [
+            snapshot["partner"] for snapshot in snapshots if snapshot["status"] == "blocked"
+        ]
         for other in snapshots[1:]:
             if other["status"] == "ok":
                 continue
@@ -355,6 +563,9 @@ class SaleOrder(models.Model):
         # Approvals and online payments only matter to orders the rules block:
         # most checks pass without reading them.
         approvals = None
+        # A confirmed order engages what it has left to invoice: what it invoiced is
+        # counted as receivables already.
+        left = engine._orders_left_to_invoice(self.filtered(lambda order: order.state == "sale"))
         for company, orders in self.grouped("company_id").items():
             partners = orders.partner_invoice_id.commercial_partner_id
             partners |= orders.partner_id.commercial_partner_id
@@ -363,10 +574,13 @@ class SaleOrder(models.Model):
             running = defaultdict(float)
             for order in orders.sorted("id"):
                 rate = rates[order.currency_id.id]
+                amount = left.get(order.id, order.amount_total)
                 checked = order._credit_checked_partners()
                 paid = False
                 snapshots = [
-                    order._credit_order_snapshot(base[partner.id], running[partner.id], rate)
+                    order._credit_order_snapshot(
+                        base[partner.id], running[partner.id], rate, amount=amount
+                    )
                     for partner in checked
                 ]
                 snapshot = order._credit_merge_snapshots(snapshots)
@@ -375,7 +589,7 @@ class SaleOrder(models.Model):
                     snapshot = order._credit_merge_snapshots(
                         [
                             order._credit_order_snapshot(
-                                base[partner.id], running[partner.id], rate, paid=True
+                                base[partner.id], running[partner.id], rate, paid=True, amount=amount
                             )
                             for partner in checked
                         ]
@@ -388,7 +602,7 @@ class SaleOrder(models.Model):
                         snapshot["reasons"].append(approval._credit_approval_reason())
                 if cumulative and not paid:
                     for partner in checked:
-                        running[partner.id] += order.amount_total * rate
+                        running[partner.id] += amount * rate
                 result[order] = snapshot
         return result
 
@@ -421,8 +635,7 @@ class SaleOrder(models.Model):
 
     def action_request_credit_approval(self, note=False):
         self.ensure_one()
-        if self.state not in ("draft", "sent"):
-            raise UserError(self.env._("Only quotations can be submitted for credit approval."))
+        self._credit_check_approval_state()
         if self.credit_approval_pending:
             raise UserError(
                 self.env._(
@@ -441,8 +654,7 @@ class SaleOrder(models.Model):
     def _prepare_credit_approval_request_vals(self):
         """What a credit approval request captures of the order when it is made."""
         self.ensure_one()
-        if self.state not in ("draft", "sent"):
-            raise UserError(self.env._("Only quotations can be submitted for credit approval."))
+        self._credit_check_approval_state()
         snapshot = self._credit_check(cumulative=False)[self]
         return {
             "partner_id": self.partner_invoice_id.commercial_partner_id.id,
@@ -453,8 +665,25 @@ class SaleOrder(models.Model):
             "credit_limit": snapshot["limit"],
             "overdue_amount": snapshot["overdue"],
             "reasons": "\n".join(snapshot["reasons"]),
-            "validity_days": self.company_id.credit_approval_validity_days,
+            # A company setting beyond the bound (set before it existed) gives the
+            # longest validity allowed, not a request nobody can make.
+            "validity_days": min(
+                max(self.company_id.credit_approval_validity_days, 0), MAX_VALIDITY_DAYS
+            ),
         }
+
+    def _credit_check_approval_state(self):
+        """Quotations are approved before confirmation; a confirmed order is approved
+        before it grows (the credit manager approves up to the new amount)."""
+        self.ensure_one()
+        if self.state not in ("draft", "sent", "sale"):
+            raise UserError(
+                self.env._(
+                    "Only quotations and confirmed orders can be submitted for credit approval; "
+                    "%(order)s is cancelled.",
+                    order=self.name,
+                )
+            )
 
     def _credit_pending_request(self):
         self.ensure_one()
@@ -490,11 +719,23 @@ class SaleOrder(models.Model):
         }
 
     def _credit_override_and_confirm(self, reason):
-        """A credit manager confirms a blocked order: recorded as an approval."""
+        """A credit manager confirms a blocked order: recorded as an approval. A credit
+        manager without Sales rights records the decision, and the salesperson confirms.
+
+        :return: the action of the confirmation, or a notification saying who confirms
+        """
         self.ensure_one()
         request_model = self.env["credit.approval.request"]
         request_model._credit_check_manager()
         self._credit_check_override_segregation()
+        if self.state not in ("draft", "sent"):
+            raise UserError(
+                self.env._(
+                    "%(order)s is not a quotation: only quotations are confirmed despite a "
+                    "credit hold.",
+                    order=self.name,
+                )
+            )
         pending = self.credit_approval_ids.filtered(lambda request: request.state == "pending")
         pending._credit_cancel(self.env._("superseded by a credit override."))
         # An override is a decision, recorded as an approved request: the request's
@@ -503,19 +744,61 @@ class SaleOrder(models.Model):
             {"order_id": self.id, "manager_note": reason, "is_override": True}
         )
         request.with_env(self.env)._credit_decide("approved", reason)
-        return self.action_confirm()
+        if self.has_access("write"):
+            return self.action_confirm()
+        return self._credit_hand_over_confirmation()
+
+    def _credit_hand_over_confirmation(self):
+        """The override of a credit manager who may not confirm orders: the salesperson
+        gets an activity to confirm it, and the manager is told so."""
+        self.ensure_one()
+        order = self.sudo()
+        salesperson = order.user_id
+        if salesperson:
+            # The decision's consequence on another user's order.
+            order.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=salesperson.id,
+                summary=self.env._("Credit hold overridden: confirm the order"),
+                note=self.env._(
+                    "%(user)s overrode the credit hold of %(order)s: you can confirm it now.",
+                    user=self.env.user.name,
+                    order=order.name,
+                ),
+            )
+        message = self.env._(
+            "Credit override recorded for %(order)s, up to %(amount)s. Confirming the order "
+            "needs Sales rights you do not have: %(who)s can confirm it now.",
+            order=order.name,
+            amount=format_amount(self.env, order.amount_total, order.currency_id),
+            who=salesperson.name
+            if salesperson
+            else self.env._("a salesperson"),
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Credit override recorded"),
+                "message": message,
+                "type": "success",
+                "sticky": True,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def _credit_check_override_segregation(self):
         self.ensure_one()
         if (
             self.env.su
             or not self.company_id.credit_segregation_of_duties
-            or self.user_id != self.env.user
+            or self.env.user not in self._credit_interested_users()
         ):
             return
         raise UserError(
             self.env._(
-                "Segregation of duties: %(order)s is your own order, so you cannot confirm it "
+                "Segregation of duties: %(order)s is an order you sold, created or asked an "
+                "approval for (now or before it was reassigned), so you cannot confirm it "
                 "despite its credit hold. Request a credit approval: another credit manager "
                 "will decide.",
                 order=self.name,

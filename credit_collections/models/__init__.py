@@ -11,6 +11,7 @@ from . import res_partner
 from . import res_partner_followup
 from . import credit_approval_request
 from . import sale_order
+from . import sale_order_credit_approval
 from . import sale_order_line
 from . import account_move
 from . import ir_actions_report

@@ -263,7 +263,9 @@ class CreditExposure(models.AbstractModel):
                 to_invoice=self._order_to_invoice_sql(),
             )
         )
-        return dict.fromkeys(orders.ids, 0.0) | {order_id: amount or 0.0 for order_id, amount in rows}
+        return dict.fromkeys(orders.ids, 0.0) | {
+            order_id: amount or 0.0 for order_id, amount in rows
+        }
 
     def _draft_invoices(self, partners, company, exclude_moves=None):
         """Draft customer invoices that do not stem from an order (those are counted

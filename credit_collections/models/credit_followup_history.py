@@ -3,9 +3,7 @@ import base64
 from werkzeug.urls import url_encode
 
 from odoo import Command, api, fields, models
-from odoo.tools import email_normalize, html_sanitize, is_html_empty
-
-from odoo.addons.payment import utils as payment_utils
+from odoo.tools import email_normalize, hmac, html_sanitize, is_html_empty
 
 HISTORY_STATES = [
     ("done", "Done"),
@@ -331,8 +329,13 @@ class CreditFollowupHistory(models.Model):
                             "currency_id": lines.currency_id.id,
                             "partner_id": partner.id,
                             "company_id": company.id,
-                            "access_token": payment_utils.generate_access_token(
-                                partner.id, amount, lines.currency_id.id
+                            # The token payment_utils.generate_access_token makes,
+                            # which needs an HTTP request: the scheduled follow-up
+                            # has none.
+                            "access_token": hmac(
+                                self.env(su=True),
+                                "generate_access_token",
+                                f"{partner.id}|{amount}|{lines.currency_id.id}",
                             ),
                         }
                     )

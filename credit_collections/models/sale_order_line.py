@@ -1,7 +1,7 @@
 from odoo import api, models
 from odoo.exceptions import UserError
 
-from .sale_order import CreditChangeWatch
+from .credit_order_check import CreditChangeWatch
 
 
 class SaleOrderLine(models.Model):

@@ -84,13 +84,19 @@ class TestCreditOrderChanges(CreditCollectionsCommon):
             "order line command": lambda: order.write(
                 {"order_line": [Command.create(self._line_vals(order, 1000000.0))]}
             ),
-            "line create": lambda: self.env["sale.order.line"]
-            .with_user(self.seller)
-            .create(self._line_vals(order, 1000000.0)),
-            "line create with default_order_id": lambda: self.env["sale.order.line"]
-            .with_user(self.seller)
-            .with_context(default_order_id=order.id)
-            .create({k: v for k, v in self._line_vals(order, 1000000.0).items() if k != "order_id"}),
+            "line create": lambda: (
+                self.env["sale.order.line"]
+                .with_user(self.seller)
+                .create(self._line_vals(order, 1000000.0))
+            ),
+            "line create with default_order_id": lambda: (
+                self.env["sale.order.line"]
+                .with_user(self.seller)
+                .with_context(default_order_id=order.id)
+                .create(
+                    {k: v for k, v in self._line_vals(order, 1000000.0).items() if k != "order_id"}
+                )
+            ),
         }
         for name, change in changes.items():
             with self.subTest(path=name):
@@ -212,9 +218,12 @@ class TestCreditOrderChanges(CreditCollectionsCommon):
     # The salespeople an order has had
     def test_salespeople_so_far_are_the_systems_record(self):
         other = self._create_user("cc_changes_other", "sales_team.group_sale_salesman")
-        order = self.env["sale.order"].with_user(self.seller).with_context(
-            default_credit_salesperson_ids=[Command.set(other.ids)]
-        ).create({"partner_id": self.customer.id, "user_id": self.seller.id})
+        order = (
+            self.env["sale.order"]
+            .with_user(self.seller)
+            .with_context(default_credit_salesperson_ids=[Command.set(other.ids)])
+            .create({"partner_id": self.customer.id, "user_id": self.seller.id})
+        )
         self.assertEqual(order.credit_salesperson_ids, self.seller)
         order.write({"user_id": other.id})
         order = order.with_user(other)

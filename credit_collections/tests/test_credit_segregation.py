@@ -67,7 +67,13 @@ class TestCreditSegregation(CreditCollectionsCommon):
             .with_user(self.selling_manager)
             .create({"partner_id": self.customer.id, "user_id": self.seller.id})
         )
-        order.write({"order_line": [(0, 0, {"product_id": self.product.id, "price_unit": 500.0, "tax_id": [(5,)]})]})
+        order.write(
+            {
+                "order_line": [
+                    (0, 0, {"product_id": self.product.id, "price_unit": 500.0, "tax_id": [(5,)]})
+                ]
+            }
+        )
         with self.assertRaisesRegex(UserError, "Segregation of duties"):
             order._credit_override_and_confirm("Created it for a colleague")
 

@@ -11,6 +11,8 @@ from . import res_partner
 from . import res_partner_followup
 from . import credit_approval_request
 from . import sale_order
+from . import sale_order_credit_approval
+from . import sale_order_line
 from . import account_move
 from . import ir_actions_report
 from . import credit_interest_rate
@@ -22,3 +24,4 @@ from . import credit_installment_line
 from . import mail_mail
 from . import credit_interest_reference_rate
 from . import credit_interest_compensation
+from . import payment_transaction

@@ -116,7 +116,9 @@ class CreditApprovalRequest(models.Model):
     decision_date = fields.Datetime(readonly=True)
     validity_days = fields.Integer(
         string="Validity (Days)",
-        default=lambda self: self.env.company.credit_approval_validity_days,
+        default=lambda self: min(
+            max(self.env.company.credit_approval_validity_days, 0), MAX_VALIDITY_DAYS
+        ),
         tracking=True,
     )
     valid_until = fields.Date(readonly=True, tracking=True)
@@ -284,12 +286,14 @@ class CreditApprovalRequest(models.Model):
         if self.env.su or not self.company_id.credit_segregation_of_duties:
             return
         user = self.env.user
-        if user in (self.requested_by_id, self.order_id.user_id):
+        # What the order's history says, not its current salesperson alone: a
+        # reassignment does not make one's own order someone else's.
+        if user in self.requested_by_id | self.order_id._credit_interested_users():
             raise UserError(
                 self.env._(
                     "Segregation of duties: you cannot approve a credit exception for "
-                    "%(order)s, which you requested or which is your own order. Another credit "
-                    "manager must decide.",
+                    "%(order)s, which you requested, created or sold (now or before it was "
+                    "reassigned). Another credit manager must decide.",
                     order=self.order_id.name,
                 )
             )

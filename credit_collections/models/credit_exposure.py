@@ -202,16 +202,7 @@ class CreditExposure(models.AbstractModel):
                 SELECT commercial_partner_id, currency_id, SUM(GREATEST(to_invoice, 0))
                   FROM (
                     SELECT partner.commercial_partner_id, sale.currency_id,
-                           SUM(CASE
-                               WHEN line.is_downpayment THEN
-                                   -line.untaxed_amount_invoiced * COALESCE(
-                                       sale.amount_total / NULLIF(sale.amount_untaxed, 0), 1)
-                               ELSE GREATEST(
-                                   line.price_total
-                                   - line.price_total * line.untaxed_amount_invoiced
-                                     / NULLIF(line.price_subtotal, 0),
-                                   0)
-                               END) AS to_invoice
+                           %(to_invoice)s AS to_invoice
                       FROM sale_order_line line
                       JOIN sale_order sale ON sale.id = line.order_id
                       JOIN res_partner partner ON partner.id = sale.partner_invoice_id
@@ -226,6 +217,7 @@ class CreditExposure(models.AbstractModel):
                 company=company.id,
                 partner_ids=partners.ids,
                 exclude=list(exclude_orders or []),
+                to_invoice=self._order_to_invoice_sql(),
             )
         )
         rates = self._currency_rates(company, {currency_id for _p, currency_id, _a in rows})
@@ -233,6 +225,52 @@ class CreditExposure(models.AbstractModel):
         for partner_id, currency_id, amount in rows:
             amounts[partner_id] += (amount or 0.0) * rates[currency_id]
         return amounts
+
+    def _order_to_invoice_sql(self):
+        """What an order (``sale``, its lines ``line``) has left to invoice, tax
+        included, in its currency: its lines' totals less what they invoiced, less
+        its down payments invoiced and not yet deducted by a final invoice (they are
+        receivables already), at the order's own tax ratio."""
+        return SQL(
+            """
+            SUM(CASE
+                WHEN line.is_downpayment THEN
+                    -line.untaxed_amount_invoiced * COALESCE(
+                        sale.amount_total / NULLIF(sale.amount_untaxed, 0), 1)
+                ELSE GREATEST(
+                    line.price_total
+                    - line.price_total * line.untaxed_amount_invoiced
+                      / NULLIF(line.price_subtotal, 0),
+                    0)
+                END)
+            """
+        )
+
+    def _orders_left_to_invoice(self, orders):
+        """{order id: what each confirmed order in orders has left to invoice, tax
+        included, in its own currency}: the part of it that is not a receivable yet."""
+        if not orders:
+            return {}
+        self.env["sale.order.line"].flush_model(
+            ["price_total", "price_subtotal", "untaxed_amount_invoiced", "is_downpayment"]
+        )
+        self.env["sale.order"].flush_model(["amount_total", "amount_untaxed"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT sale.id, GREATEST(%(to_invoice)s, 0)
+                  FROM sale_order sale
+                  JOIN sale_order_line line ON line.order_id = sale.id
+                 WHERE sale.id = ANY(%(order_ids)s)
+              GROUP BY sale.id
+                """,
+                order_ids=orders.ids,
+                to_invoice=self._order_to_invoice_sql(),
+            )
+        )
+        return dict.fromkeys(orders.ids, 0.0) | {
+            order_id: amount or 0.0 for order_id, amount in rows
+        }
 
     def _draft_invoices(self, partners, company, exclude_moves=None):
         """Draft customer invoices that do not stem from an order (those are counted

@@ -1,39 +1,22 @@
 from collections import defaultdict
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
+from .credit_order_check import ORDER_CREATION, CreditChangeWatch, CreditConfirmationCheck
 from .res_partner import CREDIT_STATUSES
 
 # Changing any of these on an order voids its credit approvals: an approval holds
 # for one order, its customers, and an amount in one currency.
 APPROVAL_BINDING_FIELDS = ("partner_id", "partner_invoice_id", "currency_id", "company_id")
-
-
-class CreditConfirmationCheck:
-    """The credit verdict of orders confirmed together, computed once for the batch.
-
-    Handed down from ``action_confirm`` to ``_confirmation_error_message`` (called
-    once per order) and to ``write`` in the context as an object: RPC callers can
-    pass context values, but not this object, so nobody can claim a check passed.
-    """
-
-    def __init__(self, orders):
-        self.order_ids = frozenset(orders.ids)
-        self._refusal = None
-
-    def refusal(self, orders):
-        """Refusal message for the orders of the batch, '' when they pass."""
-        if self._refusal is None:
-            batch = orders.browse(sorted(self.order_ids)).filtered(
-                lambda order: order.state in ("draft", "sent")
-            )
-            self._refusal = batch._credit_confirmation_errors()
-        return self._refusal
-
-    def passed(self, orders):
-        return self._refusal == "" and set(orders.ids) <= self.order_ids
+# Writing these on an order can change what its approvals bind to: the currency
+# follows the pricelist.
+APPROVAL_BINDING_SOURCES = (*APPROVAL_BINDING_FIELDS, "pricelist_id")
+# Writing these on a confirmed order can raise what it engages of a customer's
+# credit (its lines through their commands, the currency through the pricelist,
+# the customers themselves).
+CREDIT_CHANGE_FIELDS = (*APPROVAL_BINDING_SOURCES, "order_line")
 
 
 class SaleOrder(models.Model):
@@ -58,6 +41,18 @@ class SaleOrder(models.Model):
     credit_approval_valid = fields.Boolean(
         compute="_compute_credit_approval_state", groups="base.group_user"
     )
+    credit_salesperson_ids = fields.Many2many(
+        "res.users",
+        "credit_sale_order_salesperson_rel",
+        "order_id",
+        "user_id",
+        string="Salespeople So Far",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Every salesperson the order has had, recorded by the system: none of them "
+        "may approve or override a credit hold on it when segregation of duties is on.",
+    )
 
     @api.depends(
         "partner_id",
@@ -69,8 +64,10 @@ class SaleOrder(models.Model):
         "credit_approval_ids.state",
     )
     def _compute_credit_status(self):
+        # Confirmed orders too: a blocked customer's confirmed order cannot grow
+        # without an approval, which is requested from it.
         to_check = self.filtered(
-            lambda order: order.state in ("draft", "sent") and order.partner_invoice_id
+            lambda order: order.state in ("draft", "sent", "sale") and order.partner_invoice_id
         )
         snapshots = to_check._credit_check(cumulative=False)
         for order in self:
@@ -104,13 +101,76 @@ class SaleOrder(models.Model):
     # CRUD
     # ------------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        orders = super(SaleOrder, self.with_context(credit_change_watch=ORDER_CREATION)).create(
+            vals_list
+        )
+        orders = orders.with_env(self.env)
+        orders._credit_record_salespeople(reset=True)
+        # Created confirmed (state in the values or a default_state key): checked as
+        # a confirmation, on the state the orders end with.
+        confirmed = orders.filtered(lambda order: order.state == "sale")
+        if confirmed:
+            refusal = confirmed._credit_confirmation_errors()
+            if refusal:
+                raise UserError(refusal)
+        return orders
+
     def write(self, vals):
+        if "credit_salesperson_ids" in vals and not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "The salespeople an order has had are recorded by the system, never by hand."
+                )
+            )
         if vals.get("state") == "sale":
             self._credit_check_before_state_sale()
-        bound = self._credit_approval_bindings() if set(vals) & set(APPROVAL_BINDING_FIELDS) else {}
-        result = super().write(vals)
+        bound = (
+            self._credit_approval_bindings() if set(vals) & set(APPROVAL_BINDING_SOURCES) else {}
+        )
+        watch = None
+        if set(vals) & set(CREDIT_CHANGE_FIELDS) and not CreditChangeWatch.watching(self):
+            watch = CreditChangeWatch(self)
+        orders = self.with_context(credit_change_watch=watch) if watch else self
+        result = super(SaleOrder, orders).write(vals)
+        if "user_id" in vals:
+            self._credit_record_salespeople()
         if bound:
             self._credit_void_changed_approvals(bound)
+        if watch:
+            watch.check(self)
+        return result
+
+    def _credit_record_salespeople(self, reset=False):
+        """Add each order's salesperson to the salespeople it has had (at creation:
+        its salesperson only, whatever the values or defaults said)."""
+        for user, orders in self.grouped("user_id").items():
+            if not user and not reset:
+                continue
+            command = Command.set(user.ids) if reset else Command.link(user.id)
+            # The system's own record of who sold the order, whoever reassigns it.
+            orders.sudo().write({"credit_salesperson_ids": [command]})
+
+    def _credit_watched(self):
+        """(orders in a watch of their credit, the watch or None)."""
+        watch = None if CreditChangeWatch.watching(self) else CreditChangeWatch(self)
+        return (self.with_context(credit_change_watch=watch) if watch else self), watch
+
+    def action_update_prices(self):
+        # Prices are recomputed without a write: a confirmed order's new prices are
+        # checked as any other increase.
+        watched, watch = self._credit_watched()
+        result = super(SaleOrder, watched).action_update_prices()
+        if watch:
+            watch.check(self)
+        return result
+
+    def action_update_taxes(self):
+        watched, watch = self._credit_watched()
+        result = super(SaleOrder, watched).action_update_taxes()
+        if watch:
+            watch.check(self)
         return result
 
     def _credit_check_before_state_sale(self):
@@ -193,53 +253,12 @@ class SaleOrder(models.Model):
         snapshots = orders._credit_check(cumulative=True)
         return orders.filtered(lambda order: snapshots[order]["status"] == "blocked")
 
-    def _credit_hold_for_review(self):
-        """A customer accepted a quotation that credit rules block: ask the credit
-        managers for a decision and tell the salesperson, as the salesperson would."""
-        self.ensure_one()
-        # Called from the portal (public or portal user): the request and the
-        # activities are made on behalf of the salesperson.
-        order = self.sudo()
-        if not order.credit_approval_ids.filtered(lambda request: request.state == "pending"):
-            request = (
-                self.env["credit.approval.request"]
-                .sudo()
-                .create(
-                    {
-                        "order_id": order.id,
-                        "requested_by_id": (order.user_id or self.env.ref("base.user_root")).id,
-                        "request_note": self.env._(
-                            "Accepted online by the customer (%(name)s): waiting for a credit "
-                            "decision before confirmation.",
-                            name=order.signed_by or order.partner_id.name,
-                        ),
-                    }
-                )
-            )
-            request._credit_notify_approvers()
-        if order.user_id:
-            order.activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=order.user_id.id,
-                summary=self.env._("Accepted online, held for credit"),
-                note=self.env._(
-                    "The customer accepted %(order)s online, but it is blocked for credit: "
-                    "a credit manager must decide before it is confirmed.",
-                    order=order.name,
-                ),
-            )
+    def _credit_confirmation_errors(self, change=False):
+        """The refusal message for the orders in self that credit rules block, or ''.
 
-    def _credit_is_under_review(self):
-        """Whether the quotation waits for a credit decision (shown to the customer
-        without any reason)."""
-        self.ensure_one()
-        # The portal customer may not read requests, only whether one is pending.
-        return self.state in ("draft", "sent") and bool(
-            self.sudo().credit_approval_ids.filtered(lambda request: request.state == "pending")
-        )
-
-    def _credit_confirmation_errors(self):
-        """The refusal message for the orders in self that credit rules block, or ''."""
+        :param change: the orders are confirmed already and a change made them engage
+            more credit: refused as a confirmation would be, with the same way out
+        """
         # Only limits depend on other orders of the customer: serialize those checks.
         to_lock = self.filtered(
             lambda order: (
@@ -252,19 +271,33 @@ class SaleOrder(models.Model):
         blocked = [order for order in self if snapshots[order]["status"] == "blocked"]
         if not blocked:
             return ""
-        messages = [order._credit_block_message(snapshots[order]) for order in blocked]
+        messages = [order._credit_block_message(snapshots[order], change) for order in blocked]
         return "\n\n".join(messages)
 
-    def _credit_block_message(self, snapshot):
+    def _credit_block_message(self, snapshot, change=False):
         self.ensure_one()
         reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
+        # The customers that block, not the invoiced one when only the ordering one does.
+        partners = snapshot.get("blocking_partners") or [snapshot["partner"]]
+        values = {
+            "order": self.name,
+            "partner": ", ".join(partner.display_name for partner in partners),
+            "amount": format_amount(self.env, self.amount_total, self.currency_id),
+        }
+        if change:
+            headline = self.env._(
+                "Order %(order)s cannot be changed to %(amount)s: customer %(partner)s is "
+                "blocked for credit.",
+                **values,
+            )
+        else:
+            headline = self.env._(
+                "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for credit.",
+                **values,
+            )
         return self.env._(
-            "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for credit.\n"
-            "%(reasons)s\n"
-            "%(summary)s\n"
-            "%(advice)s",
-            order=self.name,
-            partner=snapshot["partner"].display_name,
+            "%(headline)s\n%(reasons)s\n%(summary)s\n%(advice)s",
+            headline=headline,
             reasons=reasons,
             summary=self._credit_exposure_summary(snapshot),
             advice=self.env["credit.exposure"]._get_blocking_advice(snapshot["blocking_rules"]),
@@ -297,11 +330,15 @@ class SaleOrder(models.Model):
             self.amount_total
         )
 
-    def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False):
+    def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False, amount=None):
         """Snapshot of one customer of the order as if the order were confirmed now,
-        after the orders confirmed with it worth other_orders_amount."""
+        after the orders confirmed with it worth other_orders_amount.
+
+        :param amount: what the order engages, in its currency (default its total)
+        """
         self.ensure_one()
-        order_amount = 0.0 if paid else self.amount_total * rate
+        amount = self.amount_total if amount is None else amount
+        order_amount = 0.0 if paid else amount * rate
         snapshot = dict(
             base,
             order_amount=order_amount,
@@ -323,6 +360,9 @@ class SaleOrder(models.Model):
         """One verdict for the order: the invoiced customer's snapshot, blocked or
         warned by the ordering customer's as well, its reasons named after it."""
         main = snapshots[0]
+        main["blocking_partners"] = [
+            snapshot["partner"] for snapshot in snapshots if snapshot["status"] == "blocked"
+        ]
         for other in snapshots[1:]:
             if other["status"] == "ok":
                 continue
@@ -355,6 +395,9 @@ class SaleOrder(models.Model):
         # Approvals and online payments only matter to orders the rules block:
         # most checks pass without reading them.
         approvals = None
+        # A confirmed order engages what it has left to invoice: what it invoiced is
+        # counted as receivables already.
+        left = engine._orders_left_to_invoice(self.filtered(lambda order: order.state == "sale"))
         for company, orders in self.grouped("company_id").items():
             partners = orders.partner_invoice_id.commercial_partner_id
             partners |= orders.partner_id.commercial_partner_id
@@ -363,10 +406,13 @@ class SaleOrder(models.Model):
             running = defaultdict(float)
             for order in orders.sorted("id"):
                 rate = rates[order.currency_id.id]
+                amount = left.get(order.id, order.amount_total)
                 checked = order._credit_checked_partners()
                 paid = False
                 snapshots = [
-                    order._credit_order_snapshot(base[partner.id], running[partner.id], rate)
+                    order._credit_order_snapshot(
+                        base[partner.id], running[partner.id], rate, amount=amount
+                    )
                     for partner in checked
                 ]
                 snapshot = order._credit_merge_snapshots(snapshots)
@@ -375,7 +421,11 @@ class SaleOrder(models.Model):
                     snapshot = order._credit_merge_snapshots(
                         [
                             order._credit_order_snapshot(
-                                base[partner.id], running[partner.id], rate, paid=True
+                                base[partner.id],
+                                running[partner.id],
+                                rate,
+                                paid=True,
+                                amount=amount,
                             )
                             for partner in checked
                         ]
@@ -388,145 +438,6 @@ class SaleOrder(models.Model):
                         snapshot["reasons"].append(approval._credit_approval_reason())
                 if cumulative and not paid:
                     for partner in checked:
-                        running[partner.id] += order.amount_total * rate
+                        running[partner.id] += amount * rate
                 result[order] = snapshot
         return result
-
-    # ------------------------------------------------------------------
-    # Approvals
-    # ------------------------------------------------------------------
-
-    def _credit_valid_approvals(self):
-        """{order: the approval that lets it be confirmed now}."""
-        # Salespeople with access to their own documents only still confirm orders
-        # whose approval is recorded: the approval binds to the order, not to them.
-        requests = (
-            self.env["credit.approval.request"]
-            .sudo()
-            .search(
-                [("order_id", "in", self.ids), ("state", "=", "approved")],
-                order="decision_date desc",
-            )
-        )
-        approvals = {}
-        for request in requests:
-            order = self.browse(request.order_id.id)
-            if order not in approvals and request._credit_covers_order(order):
-                approvals[order] = request.with_env(self.env)
-        return approvals
-
-    def _credit_valid_approval(self):
-        self.ensure_one()
-        return self._credit_valid_approvals().get(self, self.env["credit.approval.request"])
-
-    def action_request_credit_approval(self, note=False):
-        self.ensure_one()
-        if self.state not in ("draft", "sent"):
-            raise UserError(self.env._("Only quotations can be submitted for credit approval."))
-        if self.credit_approval_pending:
-            raise UserError(
-                self.env._(
-                    "A credit approval request for %(order)s is already waiting for a credit "
-                    "manager.",
-                    order=self.name,
-                )
-            )
-        vals = {"order_id": self.id}
-        if note:
-            vals["request_note"] = note
-        request = self.env["credit.approval.request"].create(vals)
-        request._credit_notify_approvers()
-        return True
-
-    def _prepare_credit_approval_request_vals(self):
-        """What a credit approval request captures of the order when it is made."""
-        self.ensure_one()
-        if self.state not in ("draft", "sent"):
-            raise UserError(self.env._("Only quotations can be submitted for credit approval."))
-        snapshot = self._credit_check(cumulative=False)[self]
-        return {
-            "partner_id": self.partner_invoice_id.commercial_partner_id.id,
-            "order_partner_id": self.partner_id.commercial_partner_id.id,
-            "currency_id": self.currency_id.id,
-            "amount": self.amount_total,
-            "exposure": snapshot["exposure"],
-            "credit_limit": snapshot["limit"],
-            "overdue_amount": snapshot["overdue"],
-            "reasons": "\n".join(snapshot["reasons"]),
-            "validity_days": self.company_id.credit_approval_validity_days,
-        }
-
-    def _credit_pending_request(self):
-        self.ensure_one()
-        return self.credit_approval_ids.filtered(lambda request: request.state == "pending")[:1]
-
-    def action_approve_credit(self):
-        self.ensure_one()
-        request = self._credit_pending_request()
-        if not request:
-            raise UserError(
-                self.env._("There is no pending credit approval request for this order.")
-            )
-        return request.action_approve()
-
-    def action_reject_credit(self):
-        self.ensure_one()
-        request = self._credit_pending_request()
-        if not request:
-            raise UserError(
-                self.env._("There is no pending credit approval request for this order.")
-            )
-        return request.action_reject()
-
-    def action_open_credit_override(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Confirm Despite Credit Hold"),
-            "res_model": "credit.override.wizard",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_order_id": self.id},
-        }
-
-    def _credit_override_and_confirm(self, reason):
-        """A credit manager confirms a blocked order: recorded as an approval."""
-        self.ensure_one()
-        request_model = self.env["credit.approval.request"]
-        request_model._credit_check_manager()
-        self._credit_check_override_segregation()
-        pending = self.credit_approval_ids.filtered(lambda request: request.state == "pending")
-        pending._credit_cancel(self.env._("superseded by a credit override."))
-        # An override is a decision, recorded as an approved request: the request's
-        # decision fields are the system's (see credit.approval.request).
-        request = request_model.sudo().create(
-            {"order_id": self.id, "manager_note": reason, "is_override": True}
-        )
-        request.with_env(self.env)._credit_decide("approved", reason)
-        return self.action_confirm()
-
-    def _credit_check_override_segregation(self):
-        self.ensure_one()
-        if (
-            self.env.su
-            or not self.company_id.credit_segregation_of_duties
-            or self.user_id != self.env.user
-        ):
-            return
-        raise UserError(
-            self.env._(
-                "Segregation of duties: %(order)s is your own order, so you cannot confirm it "
-                "despite its credit hold. Request a credit approval: another credit manager "
-                "will decide.",
-                order=self.name,
-            )
-        )
-
-    def action_view_credit_approvals(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "credit_collections.action_credit_approval_request"
-        )
-        action["domain"] = [("order_id", "=", self.id)]
-        action["context"] = {"create": False}
-        return action

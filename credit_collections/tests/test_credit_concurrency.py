@@ -91,3 +91,47 @@ class TestCreditConcurrency(BaseCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             states = env["sale.order"].browse(self.order_ids).mapped("state")
             self.assertEqual(sorted(states), ["draft", "sale"])
+
+    def test_two_confirmed_orders_raised_at_once_cannot_both_pass_the_limit(self):
+        # Both confirmed at 100.00 (200.00 of a 1,000.00 limit); each salesperson
+        # raises one to 600.00: 600.00 + 100.00 = 700.00 passes alone, both together
+        # would be 1,200.00. The second one waits for the first and is refused.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            orders = env["sale.order"].browse(self.order_ids)
+            orders.order_line.write({"price_unit": 100.0})
+            orders.action_confirm()
+        barrier = threading.Barrier(2)
+        outcomes = {}
+
+        def raise_order(order_id):
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["sale.order"].browse(order_id).read(["amount_total"])
+                barrier.wait(timeout=30)
+
+                def attempt():
+                    env["sale.order"].browse(order_id).order_line.write({"price_unit": 600.0})
+
+                try:
+                    retrying(attempt, env)
+                    outcomes[order_id] = "raised"
+                except UserError as error:
+                    # As the RPC call would: the refused change is rolled back.
+                    cr.rollback()
+                    outcomes[order_id] = str(error)
+
+        threads = [threading.Thread(target=raise_order, args=(oid,)) for oid in self.order_ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertEqual(len(outcomes), 2, outcomes)
+        raised = [oid for oid, outcome in outcomes.items() if outcome == "raised"]
+        self.assertEqual(len(raised), 1, outcomes)
+        refused = next(outcome for outcome in outcomes.values() if outcome != "raised")
+        self.assertIn("cannot be changed", refused)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            totals = env["sale.order"].browse(self.order_ids).mapped("amount_total")
+            self.assertEqual(sorted(totals), [100.0, 600.0])

@@ -11,5 +11,7 @@ class CreditOverrideWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        self.order_id._credit_override_and_confirm(self.reason)
+        result = self.order_id._credit_override_and_confirm(self.reason)
+        if isinstance(result, dict) and result.get("tag") == "display_notification":
+            return result
         return {"type": "ir.actions.act_window_close"}

@@ -318,7 +318,7 @@ class StockPicking(models.Model):
             self.env.su
             or not self.company_id.credit_segregation_of_duties
             or not order
-            or order.user_id != self.env.user
+            or self.env.user not in order._credit_interested_users()
         ):
             return
         raise UserError(

@@ -1,12 +1,15 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
+
+from .credit_guarded_mixin import SYSTEM, Guard
 
 
 class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
+    _name = "account.move.line"
+    _inherit = ["account.move.line", "credit.guarded.mixin"]
 
     # ------------------------------------------------------------------
     # Fields
@@ -82,8 +85,6 @@ class AccountMoveLine(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
-        if not self.env.su:
-            self._followup_check_write_access(set(vals))
         if "followup_excluded" not in vals:
             return super().write(vals)
         changed = self.filtered(
@@ -93,23 +94,25 @@ class AccountMoveLine(models.Model):
         changed._followup_log_exclusion()
         return result
 
-    def _followup_check_write_access(self, field_names):
-        if field_names & {"followup_level_id", "followup_date"}:
-            raise AccessError(
-                self.env._(
-                    "The follow-up level and date of a journal item are recorded by the "
-                    "follow-ups themselves."
-                )
-            )
-        if field_names & {"followup_excluded", "followup_exclusion_reason"} and not (
-            self.env.user.has_group("credit_collections.group_credit_user")
-        ):
-            raise AccessError(
-                self.env._(
-                    "Only collectors can exclude items from follow-ups or follow them up "
-                    "again. Ask a collector."
-                )
-            )
+    def _credit_guarded_fields(self):
+        """The follow-up level and date of an item are recorded by the follow-ups;
+        the item an installment plan's line clears, by the plan; excluding an item
+        from follow-ups is a collector's decision."""
+        collector = Guard("credit_collections.group_credit_user")
+        return {
+            **super()._credit_guarded_fields(),
+            "credit_installment_source_id": SYSTEM,
+            "followup_level_id": SYSTEM,
+            "followup_date": SYSTEM,
+            "followup_excluded": collector,
+            "followup_exclusion_reason": collector,
+        }
+
+    def _credit_guard_hint(self):
+        return self.env._(
+            "Exclude items with Exclude from Follow-ups (collectors); the follow-ups and "
+            "installment plans record the rest themselves."
+        )
 
     # ------------------------------------------------------------------
     # Actions

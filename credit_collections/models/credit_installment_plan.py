@@ -8,6 +8,8 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_amount
 
+from .credit_guarded_mixin import SYSTEM
+
 PLAN_STATES = [
     ("draft", "Draft"),
     ("proposed", "Proposed"),
@@ -44,6 +46,24 @@ PLAN_SYSTEM_FIELDS = {
     "signed_by",
     "signed_on",
     "signature_ip",
+    "name",
+}
+# The schedule a collector drafts, and the plan's chatter and portal bookkeeping.
+PLAN_FREE_FIELDS = {
+    "partner_id",
+    "company_id",
+    "currency_id",
+    "source_line_ids",
+    "fee_amount",
+    "interest_rate",
+    "down_payment_amount",
+    "installment_count",
+    "frequency",
+    "first_due_date",
+    "line_ids",
+    "user_id",
+    "note",
+    "disputed_confirmed",
 }
 MAX_INSTALLMENTS = 120
 # Plans checked per call of the scheduled action.
@@ -61,7 +81,7 @@ class CreditInstallmentPlan(models.Model):
     """
 
     _name = "credit.installment.plan"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin", "credit.guarded.mixin"]
     _description = "Installment Plan"
     _order = "id desc"
     _check_company_auto = True
@@ -103,7 +123,7 @@ class CreditInstallmentPlan(models.Model):
         tracking=True,
         help="Annual rate on the declining balance, invoiced once at activation.",
     )
-    interest_amount = fields.Monetary(string="Plan Interest", readonly=True)
+    interest_amount = fields.Monetary(string="Plan Interest", readonly=True, copy=False)
     amount_total = fields.Monetary(
         string="Total", compute="_compute_amount_total", store=True, tracking=True
     )
@@ -118,7 +138,7 @@ class CreditInstallmentPlan(models.Model):
         tracking=True,
     )
     state = fields.Selection(
-        selection=PLAN_STATES, default="draft", required=True, tracking=True, index=True
+        selection=PLAN_STATES, default="draft", required=True, tracking=True, index=True, copy=False
     )
     move_id = fields.Many2one(
         "account.move", string="Rescheduling Entry", readonly=True, copy=False, index=True
@@ -296,20 +316,11 @@ class CreditInstallmentPlan(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su:
-            for vals in vals_list:
-                self._check_system_fields(
-                    {
-                        name
-                        for name, value in vals.items()
-                        if not (name == "state" and value == "draft")
-                    }
-                )
         plans = super().create(vals_list)
         for plan in plans:
             if plan.name == "/":
-                # The numbering is the plan's, whoever drafts it.
-                plan.name = (
+                # The numbering is the plan's, whoever drafts it (see PLAN_SYSTEM_FIELDS).
+                plan.sudo().name = (
                     self.env["ir.sequence"]
                     .sudo()
                     .with_company(plan.company_id)
@@ -320,7 +331,6 @@ class CreditInstallmentPlan(models.Model):
 
     def write(self, vals):
         if not self.env.su:
-            self._check_system_fields(set(vals))
             schedule_fields = set(vals) - {
                 "note",
                 "user_id",
@@ -339,16 +349,14 @@ class CreditInstallmentPlan(models.Model):
                 )
         return super().write(vals)
 
-    def _check_system_fields(self, field_names):
-        forbidden = field_names & PLAN_SYSTEM_FIELDS
-        if forbidden:
-            raise AccessError(
-                self.env._(
-                    "These fields of an installment plan are set by the plan itself: "
-                    "%(fields)s. Use its buttons.",
-                    fields=", ".join(sorted(forbidden)),
-                )
-            )
+    def _credit_guarded_fields(self):
+        return dict.fromkeys(PLAN_SYSTEM_FIELDS, SYSTEM)
+
+    def _credit_free_fields(self):
+        return PLAN_FREE_FIELDS | {"access_token"}
+
+    def _credit_guard_hint(self):
+        return self.env._("Use the plan's buttons.")
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_posted(self):

@@ -37,7 +37,8 @@ class CreditConfirmationCheck:
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "credit.guarded.mixin"]
 
     credit_status = fields.Selection(
         selection=CREDIT_STATUSES, compute="_compute_credit_status", groups="base.group_user"
@@ -103,6 +104,10 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+
+    def _credit_free_fields(self):
+        # The requests guard their own fields, whichever way they are written.
+        return {*super()._credit_free_fields(), "credit_approval_ids"}
 
     def write(self, vals):
         if vals.get("state") == "sale":

@@ -27,3 +27,4 @@ from . import test_first_hour
 from . import test_translations
 from . import test_customer_screens
 from . import test_external_api
+from . import test_guarded_fields

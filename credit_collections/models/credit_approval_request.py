@@ -183,9 +183,9 @@ class CreditApprovalRequest(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             order = self.env["sale.order"].browse(vals.get("order_id"))
-            # What the approver decides on is captured from the order, whatever the
-            # caller sends: the request cannot claim another amount or other figures.
-            vals.update(order._prepare_credit_approval_request_vals())
+            # What the approver decides on is captured from the order: the request
+            # cannot claim another amount or other figures.
+            self._credit_guard_capture(vals, order._prepare_credit_approval_request_vals())
         requests = super().create(vals_list)
         for request in requests:
             body = self.env._(

@@ -109,6 +109,9 @@ class CreditGuardedMixin(models.AbstractModel):
             return super().write(vals)
         watched = self._credit_guard_watched(guards, vals)
         refused = self._credit_guard_refusals(watched)
+        # Refused before writing when the values say it (constraints would
+        # answer first otherwise), after writing for what writes through.
+        self._credit_guard_raise(self._credit_guard_sent(refused, vals), refused)
         before = self._credit_guard_snapshot(refused)
         result = super().write(vals)
         forged = self._credit_guard_compare(before)
@@ -128,6 +131,36 @@ class CreditGuardedMixin(models.AbstractModel):
                     model=self._description,
                 )
             )
+
+    @api.model
+    def _credit_guard_capture(self, vals, captured):
+        """Update vals with what the model's create captured from trusted data,
+        refusing a different value the caller sent for a field it may not set.
+
+        :param vals: the values of one record being created
+        :param captured: {field name: value} the model takes whatever is sent
+        """
+        if not self.env.su:
+            guards = self._credit_guards()
+            forged = {
+                name
+                for name, value in captured.items()
+                if name in vals
+                and name in guards
+                and not self._credit_guard_may_set(guards[name])
+                and self._credit_guard_differs(name, vals[name], value)
+            }
+            self._credit_guard_raise(
+                forged, {name: {0: self._credit_guard_who(guards[name])} for name in forged}
+            )
+        vals.update(captured)
+        return vals
+
+    def _credit_guard_differs(self, name, sent, captured):
+        field = self._fields[name]
+        return field.convert_to_cache(sent, self, validate=False) != field.convert_to_cache(
+            captured, self, validate=False
+        )
 
     # ------------------------------------------------------------------
     # The check
@@ -161,7 +194,8 @@ class CreditGuardedMixin(models.AbstractModel):
         }
         if not forged:
             return self
-        return self.with_context(
+        # A whole new context: keyword arguments cannot remove keys.
+        return self.with_context(  # pylint: disable=context-overridden
             {key: value for key, value in self.env.context.items() if key not in forged}
         )
 
@@ -201,6 +235,20 @@ class CreditGuardedMixin(models.AbstractModel):
             self.env.ref(group.strip()).sudo().full_name for group in guard.group.split(",")
         )
         return self.env._("set only by users of %(groups)s", groups=groups)
+
+    def _credit_guard_sent(self, refusals, vals):
+        """Refused fields vals would change on some of their records."""
+        records = self.sudo()
+        return {
+            name
+            for name, record_ids in refusals.items()
+            if name in vals
+            and any(
+                self._fields[name].convert_to_cache(vals[name], record)
+                != self._fields[name].convert_to_cache(record[name], record)
+                for record in records.browse(list(record_ids))
+            )
+        }
 
     def _credit_guard_snapshot(self, refusals):
         """{(field name, record id): comparable value} of what may not change."""

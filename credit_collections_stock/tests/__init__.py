@@ -1,1 +1,2 @@
 from . import test_delivery_credit_hold
+from . import test_guarded_fields

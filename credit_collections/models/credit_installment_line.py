@@ -94,7 +94,9 @@ class CreditInstallmentLine(models.Model):
 
     def _check_editable(self, field_names):
         """Installments are the plan's schedule: changed by hand only while it is
-        a proposal."""
+        a proposal. Guarded fields are the guard's to refuse, first."""
+        if field_names and field_names <= set(self._credit_guarded_fields()):
+            return
         running = self.plan_id.filtered(lambda plan: plan.state not in ("draft", "proposed"))
         if running:
             raise UserError(

@@ -1,3 +1,4 @@
+from . import credit_guarded_mixin
 from . import res_company
 from . import res_config_settings
 from . import credit_exposure

@@ -1,8 +1,9 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount
 
 from .account_move_line import FOLLOWUP_EXCLUSION_FIELDS
+from .credit_guarded_mixin import SYSTEM
 
 # Invoices the addon issues itself for its charges. Each charge is decided by a
 # rule the customer agreed to (a follow-up level's fee, late interest, a plan's
@@ -15,7 +16,8 @@ CHARGE_TYPES = [
 
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    _name = "account.move"
+    _inherit = ["account.move", "credit.guarded.mixin"]
 
     followup_excluded = fields.Boolean(
         string="Excluded from Follow-ups",
@@ -131,11 +133,18 @@ class AccountMove(models.Model):
         lines = [("account_type", "=", "asset_receivable"), ("followup_excluded", "=", True)]
         return [("line_ids", "any" if excluded else "not any", lines)]
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.su and any(vals.get("credit_charge_type") for vals in vals_list):
-            self._credit_refuse_charge_type()
-        return super().create(vals_list)
+    def _credit_guarded_fields(self):
+        """The charge mark lets an invoice past the credit check, and the links to
+        a plan and to the invoices charged for are its bookkeeping: only
+        Credit & Collections sets them (a plan whose entry lost its link cannot be
+        cancelled)."""
+        return {
+            **super()._credit_guarded_fields(),
+            "credit_charge_type": SYSTEM,
+            "credit_installment_plan_id": SYSTEM,
+            "credit_interest_source_ids": SYSTEM,
+            "credit_interest_invoice_ids": SYSTEM,
+        }
 
     def write(self, vals):
         if not self.env.su and vals and set(vals) <= FOLLOWUP_EXCLUSION_FIELDS:
@@ -155,17 +164,12 @@ class AccountMove(models.Model):
                     }
                 )
             return True
-        if not self.env.su and "credit_charge_type" in vals:
-            self._credit_refuse_charge_type()
         return super().write(vals)
 
-    def _credit_refuse_charge_type(self):
-        # The mark lets an invoice past the credit check: only the addon sets it.
-        raise AccessError(
-            self.env._(
-                "Only Credit & Collections marks the invoices it issues for its charges "
-                "(fees, interest, installment plans)."
-            )
+    def _credit_guard_hint(self):
+        return self.env._(
+            "Credit & Collections marks the invoices it issues for its charges (fees, "
+            "interest, installment plans) and links them itself."
         )
 
     @api.model

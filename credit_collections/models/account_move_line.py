@@ -5,6 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
+from .credit_guarded_mixin import SYSTEM, Guard
+
 _logger = logging.getLogger(__name__)
 
 # A collector's decision on an item: leave it out of follow-ups (disputed, in
@@ -13,7 +15,8 @@ FOLLOWUP_EXCLUSION_FIELDS = frozenset({"followup_excluded", "followup_exclusion_
 
 
 class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
+    _name = "account.move.line"
+    _inherit = ["account.move.line", "credit.guarded.mixin"]
 
     # ------------------------------------------------------------------
     # Fields
@@ -91,8 +94,6 @@ class AccountMoveLine(models.Model):
     def write(self, vals):
         if not self.env.su and vals and set(vals) <= FOLLOWUP_EXCLUSION_FIELDS:
             return self._followup_write_exclusion(vals)
-        if not self.env.su:
-            self._followup_check_write_access(set(vals))
         if "followup_excluded" not in vals:
             return super().write(vals)
         changed = self.filtered(
@@ -102,23 +103,25 @@ class AccountMoveLine(models.Model):
         changed._followup_log_exclusion()
         return result
 
-    def _followup_check_write_access(self, field_names):
-        if field_names & {"followup_level_id", "followup_date"}:
-            raise AccessError(
-                self.env._(
-                    "The follow-up level and date of a journal item are recorded by the "
-                    "follow-ups themselves."
-                )
-            )
-        if field_names & {"followup_excluded", "followup_exclusion_reason"} and not (
-            self.env.user.has_group("credit_collections.group_credit_user")
-        ):
-            raise AccessError(
-                self.env._(
-                    "Only collectors can exclude items from follow-ups or follow them up "
-                    "again. Ask a collector."
-                )
-            )
+    def _credit_guarded_fields(self):
+        """The follow-up level and date of an item are recorded by the follow-ups;
+        the item an installment plan's line clears, by the plan; excluding an item
+        from follow-ups is a collector's decision."""
+        collector = Guard("credit_collections.group_credit_user")
+        return {
+            **super()._credit_guarded_fields(),
+            "credit_installment_source_id": SYSTEM,
+            "followup_level_id": SYSTEM,
+            "followup_date": SYSTEM,
+            "followup_excluded": collector,
+            "followup_exclusion_reason": collector,
+        }
+
+    def _credit_guard_hint(self):
+        return self.env._(
+            "Exclude items with Exclude from Follow-ups (collectors); the follow-ups and "
+            "installment plans record the rest themselves."
+        )
 
     def _followup_write_exclusion(self, vals):
         """Exclude items from follow-ups or follow them up again, for a collector.
@@ -127,7 +130,13 @@ class AccountMoveLine(models.Model):
         not edit them: once the caller is known to be a collector who can read
         these receivable items, only the exclusion fields are written, as the
         system, and the change is logged on the invoices and their customers."""
-        self._followup_check_write_access(set(vals))
+        if not self.env.user.has_group("credit_collections.group_credit_user"):
+            raise AccessError(
+                self.env._(
+                    "Only collectors can exclude items from follow-ups or follow them up "
+                    "again. Ask a collector."
+                )
+            )
         self.check_access("read")
         others = self.filtered(lambda line: line.account_type != "asset_receivable")
         if others:

@@ -9,7 +9,8 @@ INTEREST_RULES = [
 
 
 class AccountPaymentTerm(models.Model):
-    _inherit = "account.payment.term"
+    _name = "account.payment.term"
+    _inherit = ["account.payment.term", "credit.guarded.mixin"]
 
     # The late-payment penalty is part of the terms the customer agreed to ("Net
     # 30, 1.5 % a month on overdue balances"): it wins over the company's table,
@@ -29,6 +30,10 @@ class AccountPaymentTerm(models.Model):
         help="Annual rate charged on overdue invoices with these terms, as it stands "
         "(no margin added): 18 for 1.5 % a month.",
     )
+
+    def _credit_free_fields(self):
+        # Part of the terms, set by who edits payment terms.
+        return {*super()._credit_free_fields(), "credit_interest_rule", "credit_interest_rate"}
 
     @api.constrains("credit_interest_rule", "credit_interest_rate")
     def _check_credit_interest_rate(self):

@@ -6,6 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_date
 
+from .credit_guarded_mixin import CAPTURED, ONCE, SYSTEM, Guard
+
 APPROVAL_STATES = [
     ("pending", "Pending"),
     ("approved", "Approved"),
@@ -14,19 +16,11 @@ APPROVAL_STATES = [
     ("cancelled", "Cancelled"),
 ]
 
-# Set when the request is made, from the order and its customer, or by a decision:
-# nobody writes them by hand, not even a credit manager. A request must show the
-# approver what the requester saw, and a decision who took it.
+# Set by the request itself or by a decision: nobody writes them by hand, not even
+# a credit manager (see _credit_guarded_fields).
 SYSTEM_FIELDS = {
     "order_id",
-    "partner_id",
-    "order_partner_id",
     "company_id",
-    "currency_id",
-    "exposure",
-    "credit_limit",
-    "overdue_amount",
-    "reasons",
     "requested_by_id",
     "state",
     "approver_id",
@@ -34,17 +28,23 @@ SYSTEM_FIELDS = {
     "valid_until",
     "is_override",
 }
-# What the credit manager decides on, while the request is pending.
-MANAGER_FIELDS = {"amount", "validity_days", "manager_note"}
-# What the requester may say, while the request is pending.
-REQUESTER_FIELDS = {"request_note"}
+# Captured from the order and its customer when the request is made.
+CAPTURED_FIELDS = {
+    "partner_id",
+    "order_partner_id",
+    "currency_id",
+    "exposure",
+    "credit_limit",
+    "overdue_amount",
+    "reasons",
+}
 # The longest validity a credit manager may give (a year).
 MAX_VALIDITY_DAYS = 366
 
 
 class CreditApprovalRequest(models.Model):
     _name = "credit.approval.request"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "credit.guarded.mixin"]
     _description = "Credit Approval Request"
     _order = "create_date desc, id desc"
     _check_company_auto = True
@@ -183,14 +183,11 @@ class CreditApprovalRequest(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su:
-            for vals in vals_list:
-                self._credit_check_field_access(set(vals) - {"order_id"}, creating=True)
         for vals in vals_list:
             order = self.env["sale.order"].browse(vals.get("order_id"))
-            # What the approver decides on is captured from the order, whatever the
-            # caller sends: the request cannot claim another amount or other figures.
-            vals.update(order._prepare_credit_approval_request_vals())
+            # What the approver decides on is captured from the order: the request
+            # cannot claim another amount or other figures.
+            self._credit_guard_capture(vals, order._prepare_credit_approval_request_vals())
         requests = super().create(vals_list)
         for request in requests:
             body = self.env._(
@@ -204,51 +201,45 @@ class CreditApprovalRequest(models.Model):
             request._credit_post_on_documents(body)
         return requests
 
-    def write(self, vals):
-        if not self.env.su:
-            self._credit_check_field_access(set(vals))
-        return super().write(vals)
+    def _credit_guarded_fields(self):
+        """Captured from the order and its customer when the request is made, or
+        set by a decision: a request shows the approver what the requester saw,
+        and a decision who took it. The credit manager decides on the amount,
+        validity and note while the request is pending; the requester's note is
+        theirs while it is pending."""
+        manager = Guard(
+            "credit_collections.group_credit_manager", "_credit_guard_pending", "captured"
+        )
+        return {
+            **dict.fromkeys(SYSTEM_FIELDS - {"order_id"}, SYSTEM),
+            **dict.fromkeys(CAPTURED_FIELDS, CAPTURED),
+            "order_id": ONCE,
+            "amount": manager,
+            "validity_days": manager,
+            "manager_note": manager._replace(on_create="default"),
+            "request_note": Guard("base.group_user", "_credit_guard_own_pending", "given"),
+        }
 
-    def _credit_check_field_access(self, field_names, creating=False):
-        """Refuse what the current user may not set on the requests in self."""
-        system = field_names & SYSTEM_FIELDS
-        if system:
-            raise AccessError(
-                self.env._(
-                    "These fields of a credit approval request are set from the order or by "
-                    "a credit decision, never by hand: %(fields)s.",
-                    fields=", ".join(sorted(system)),
-                )
-            )
-        if field_names & MANAGER_FIELDS:
-            if creating:
-                raise AccessError(
-                    self.env._(
-                        "The amount and validity of a credit approval are taken from the order "
-                        "and decided by a credit manager: request the approval from the order."
-                    )
-                )
-            self._credit_check_manager()
-            self._credit_check_pending()
-        if field_names & REQUESTER_FIELDS and not creating:
-            self._credit_check_pending()
-            if not self.env.user.has_group("credit_collections.group_credit_manager") and any(
-                request.requested_by_id != self.env.user for request in self
-            ):
-                raise AccessError(
-                    self.env._("Only who requested a credit approval can change its note.")
-                )
+    def _credit_guard_hint(self):
+        return self.env._(
+            "Request an approval from the order; credit managers decide with Approve or Reject."
+        )
 
-    def _credit_check_pending(self):
-        decided = self.filtered(lambda request: request.state != "pending")
-        if decided:
-            raise UserError(
-                self.env._(
-                    "%(request)s has already been decided: its amount, validity and notes no "
-                    "longer change. Request a new approval from the order.",
-                    request=decided[0].display_name,
-                )
+    def _credit_guard_pending(self):
+        if self.state != "pending":
+            return self.env._(
+                "%(request)s has already been decided: its amount, validity and notes no "
+                "longer change. Request a new approval from the order.",
+                request=self.display_name,
             )
+        return None
+
+    def _credit_guard_own_pending(self):
+        if self.env.user.has_group("credit_collections.group_credit_manager"):
+            return self._credit_guard_pending()
+        if self.requested_by_id != self.env.user:
+            return self.env._("only who requested a credit approval can change its note")
+        return self._credit_guard_pending()
 
     # ------------------------------------------------------------------
     # Actions

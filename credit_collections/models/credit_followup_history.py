@@ -41,10 +41,12 @@ class CreditFollowupHistory(models.Model):
     """
 
     _name = "credit.followup.history"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "credit.guarded.mixin"]
     _description = "Follow-up History"
     _order = "date desc, id desc"
     _check_company_auto = True
+    # What was sent to whom and why: a correction is a new follow-up.
+    _credit_audit_trail = True
 
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
@@ -208,7 +210,8 @@ class CreditFollowupHistory(models.Model):
         # Odoo's mail gateway received an undelivered-mail report of the email of
         # these follow-ups: the collector must find another way to the customer.
         result = super()._message_receive_bounce(email, partner)
-        self.email_bounced = True
+        # The bounce is a fact the mail gateway reports, kept on the audit trail.
+        self.sudo().email_bounced = True
         self._schedule_followup_activities(
             [
                 (

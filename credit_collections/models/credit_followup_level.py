@@ -15,9 +15,12 @@ ACTIVITY_ASSIGNEES = [
 
 class CreditFollowupLevel(models.Model):
     _name = "credit.followup.level"
+    _inherit = ["credit.guarded.mixin"]
     _description = "Follow-up Level"
     _order = "policy_id, delay, sequence, id"
     _check_company_auto = True
+    # Set by credit managers (the access rights).
+    _credit_configuration = True
 
     policy_id = fields.Many2one(
         "credit.followup.policy", required=True, ondelete="cascade", index=True

@@ -4,10 +4,12 @@ from odoo.exceptions import ValidationError
 
 class CreditFollowupPolicy(models.Model):
     _name = "credit.followup.policy"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "credit.guarded.mixin"]
     _description = "Follow-up Policy"
     _order = "company_id, sequence, id"
     _check_company_auto = True
+    # Set by credit managers (the access rights).
+    _credit_configuration = True
 
     name = fields.Char(required=True, translate=True, tracking=True)
     active = fields.Boolean(default=True)

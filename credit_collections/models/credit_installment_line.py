@@ -1,5 +1,7 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
+
+from .credit_guarded_mixin import ONCE, SYSTEM
 
 LINE_STATES = [
     ("open", "Open"),
@@ -14,6 +16,7 @@ class CreditInstallmentLine(models.Model):
     whose residual says what is left to pay."""
 
     _name = "credit.installment.line"
+    _inherit = ["credit.guarded.mixin"]
     _description = "Installment"
     _order = "plan_id, sequence, date_due, id"
     _check_company_auto = True
@@ -79,14 +82,22 @@ class CreditInstallmentLine(models.Model):
         if not self.env.su:
             self._check_editable(set())
 
+    def _credit_guarded_fields(self):
+        # The receivable item is set by the plan's activation alone.
+        return {"move_line_id": SYSTEM, "company_id": SYSTEM, "plan_id": ONCE}
+
+    def _credit_free_fields(self):
+        return {"sequence", "date_due", "amount"}
+
+    def _credit_guard_hint(self):
+        return self.env._("Activate or cancel the plan with its buttons.")
+
     def _check_editable(self, field_names):
         """Installments are the plan's schedule: changed by hand only while it is
-        a draft (a proposed plan's are what the customer was sent and signs);
-        their receivable item is set by the activation alone."""
-        if "move_line_id" in field_names:
-            raise AccessError(
-                self.env._("The receivable item of an installment is set by its plan's activation.")
-            )
+        a draft (a proposed plan's are what the customer was sent and signs).
+        Guarded fields are the guard's to refuse, first."""
+        if field_names and field_names <= set(self._credit_guarded_fields()):
+            return
         frozen = self.plan_id.filtered(lambda plan: plan.state != "draft")[:1]
         if frozen.state == "proposed":
             raise UserError(

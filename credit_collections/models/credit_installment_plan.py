@@ -8,6 +8,8 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_amount
 
+from .credit_guarded_mixin import SYSTEM
+
 PLAN_STATES = [
     ("draft", "Draft"),
     ("proposed", "Proposed"),
@@ -45,9 +47,27 @@ PLAN_SYSTEM_FIELDS = {
     "signed_on",
     "signature_ip",
     "proposed_by_id",
+    "name",
+}
+# The schedule a collector drafts, and the plan's chatter and portal bookkeeping.
+PLAN_FREE_FIELDS = {
+    "partner_id",
+    "company_id",
+    "currency_id",
+    "source_line_ids",
+    "fee_amount",
+    "interest_rate",
+    "down_payment_amount",
+    "installment_count",
+    "frequency",
+    "first_due_date",
+    "line_ids",
+    "user_id",
+    "note",
+    "disputed_confirmed",
 }
 # What may still change on a proposed or running plan: nothing the customer signs.
-PLAN_FREE_FIELDS = {"note", "user_id", "activity_ids", "message_follower_ids"}
+PLAN_UNFROZEN_FIELDS = {"note", "user_id", "activity_ids", "message_follower_ids"}
 # The activity of a credit manager who activates a plan its customer accepted.
 ACTIVATION_ACTIVITY = "credit_collections.mail_activity_credit_plan_activation"
 MAX_INSTALLMENTS = 120
@@ -66,7 +86,7 @@ class CreditInstallmentPlan(models.Model):
     """
 
     _name = "credit.installment.plan"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin", "credit.guarded.mixin"]
     _description = "Installment Plan"
     _order = "id desc"
     _check_company_auto = True
@@ -108,7 +128,7 @@ class CreditInstallmentPlan(models.Model):
         tracking=True,
         help="Annual rate on the declining balance, invoiced once at activation.",
     )
-    interest_amount = fields.Monetary(string="Plan Interest", readonly=True)
+    interest_amount = fields.Monetary(string="Plan Interest", readonly=True, copy=False)
     amount_total = fields.Monetary(
         string="Total", compute="_compute_amount_total", store=True, tracking=True
     )
@@ -123,7 +143,7 @@ class CreditInstallmentPlan(models.Model):
         tracking=True,
     )
     state = fields.Selection(
-        selection=PLAN_STATES, default="draft", required=True, tracking=True, index=True
+        selection=PLAN_STATES, default="draft", required=True, tracking=True, index=True, copy=False
     )
     move_id = fields.Many2one(
         "account.move", string="Rescheduling Entry", readonly=True, copy=False, index=True
@@ -308,20 +328,11 @@ class CreditInstallmentPlan(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su:
-            for vals in vals_list:
-                self._check_system_fields(
-                    {
-                        name
-                        for name, value in vals.items()
-                        if not (name == "state" and value == "draft")
-                    }
-                )
         plans = super().create(vals_list)
         for plan in plans:
             if plan.name == "/":
-                # The numbering is the plan's, whoever drafts it.
-                plan.name = (
+                # The numbering is the plan's, whoever drafts it (see PLAN_SYSTEM_FIELDS).
+                plan.sudo().name = (
                     self.env["ir.sequence"]
                     .sudo()
                     .with_company(plan.company_id)
@@ -332,14 +343,14 @@ class CreditInstallmentPlan(models.Model):
 
     def write(self, vals):
         if not self.env.su:
-            self._check_system_fields(set(vals))
             self._check_schedule_editable(set(vals))
         return super().write(vals)
 
     def _check_schedule_editable(self, field_names):
         """Only a draft's schedule changes: a proposed plan is what the customer
-        was emailed and signs, a running one is posted."""
-        if not field_names - PLAN_FREE_FIELDS:
+        was emailed and signs, a running one is posted. Guarded fields are the
+        guard's to refuse."""
+        if not field_names - PLAN_UNFROZEN_FIELDS - set(self._credit_guarded_fields()):
             return
         frozen = self.filtered(lambda plan: plan.state != "draft")[:1]
         if frozen.state == "proposed":
@@ -360,16 +371,14 @@ class CreditInstallmentPlan(models.Model):
                 )
             )
 
-    def _check_system_fields(self, field_names):
-        forbidden = field_names & PLAN_SYSTEM_FIELDS
-        if forbidden:
-            raise AccessError(
-                self.env._(
-                    "These fields of an installment plan are set by the plan itself: "
-                    "%(fields)s. Use its buttons.",
-                    fields=", ".join(sorted(forbidden)),
-                )
-            )
+    def _credit_guarded_fields(self):
+        return dict.fromkeys(PLAN_SYSTEM_FIELDS, SYSTEM)
+
+    def _credit_free_fields(self):
+        return PLAN_FREE_FIELDS | {"access_token"}
+
+    def _credit_guard_hint(self):
+        return self.env._("Use the plan's buttons.")
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_posted(self):

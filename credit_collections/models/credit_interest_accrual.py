@@ -24,9 +24,12 @@ class CreditInterestAccrual(models.Model):
     """
 
     _name = "credit.interest.accrual"
+    _inherit = ["credit.guarded.mixin"]
     _description = "Late Interest Accrual"
     _order = "run_id desc, partner_id, move_line_id, date_from"
     _check_company_auto = True
+    # The days charged on each item: a correction is a new run.
+    _credit_audit_trail = True
 
     run_id = fields.Many2one(
         "credit.interest.run", required=True, index=True, ondelete="cascade", readonly=True

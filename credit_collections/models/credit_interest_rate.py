@@ -11,9 +11,12 @@ class CreditInterestRate(models.Model):
     its margin; a payment term may carry its own rate (account.payment.term)."""
 
     _name = "credit.interest.rate"
+    _inherit = ["credit.guarded.mixin"]
     _description = "Late Interest Rate"
     _order = "company_id, partner_id, date_from desc, id desc"
     _check_company_auto = True
+    # Set by credit managers (the access rights).
+    _credit_configuration = True
 
     name = fields.Char(required=True, translate=True)
     company_id = fields.Many2one(

@@ -5,8 +5,10 @@ from markupsafe import Markup, escape
 from psycopg2 import errors
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_date, mute_logger
+
+from .credit_guarded_mixin import SYSTEM
 
 RUN_STATES = [
     ("draft", "Preview"),
@@ -22,6 +24,7 @@ RUN_SYSTEM_FIELDS = {
     "user_id",
     "stop_reason",
     "stopped_date",
+    "name",
 }
 DAY_COUNTS = {"actual_365": 365, "actual_360": 360}
 # Customers charged per call of the scheduled action.
@@ -41,7 +44,7 @@ class CreditInterestRun(models.Model):
     per customer and item), then invoiced, one invoice per customer and currency."""
 
     _name = "credit.interest.run"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "credit.guarded.mixin"]
     _description = "Late Interest Run"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -55,7 +58,7 @@ class CreditInterestRun(models.Model):
     )
     state = fields.Selection(selection=RUN_STATES, default="draft", required=True, tracking=True)
     user_id = fields.Many2one(
-        "res.users", string="Run By", default=lambda self: self.env.user, readonly=True
+        "res.users", string="Run By", default=lambda self: self.env.user, readonly=True, copy=False
     )
     accrual_ids = fields.One2many("credit.interest.accrual", "run_id", string="Charges")
     invoice_ids = fields.Many2many(
@@ -65,13 +68,16 @@ class CreditInterestRun(models.Model):
         "move_id",
         string="Invoices",
         readonly=True,
+        copy=False,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     scheduled = fields.Boolean(
-        readonly=True, help="Run by the scheduled action, a batch of customers per call."
+        readonly=True,
+        copy=False,
+        help="Run by the scheduled action, a batch of customers per call.",
     )
     cursor_partner_id = fields.Integer(
-        readonly=True, help="Last customer charged by a scheduled run in progress."
+        readonly=True, copy=False, help="Last customer charged by a scheduled run in progress."
     )
     stop_reason = fields.Text(
         readonly=True, help="Why the run stopped before charging anything (a rate missing)."
@@ -116,38 +122,22 @@ class CreditInterestRun(models.Model):
                     self.env._("Date: a run cannot be dated before the last invoiced run.")
                 )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.su:
-            for vals in vals_list:
-                # Forms send the defaults along: only other values are refused.
-                self._check_system_fields(
-                    {
-                        name
-                        for name in vals
-                        if not (name == "state" and vals[name] == "draft")
-                        and not (name == "user_id" and vals[name] == self.env.uid)
-                    }
-                )
-        return super().create(vals_list)
-
     def write(self, vals):
         if not self.env.su:
-            self._check_system_fields(set(vals))
             if any(run.state != "draft" for run in self):
                 raise UserError(self.env._("This run is already invoiced: it cannot be changed."))
         return super().write(vals)
 
-    def _check_system_fields(self, field_names):
-        forbidden = field_names & RUN_SYSTEM_FIELDS
-        if forbidden:
-            raise AccessError(
-                self.env._(
-                    "These fields of a late interest run are set by the run itself: "
-                    "%(fields)s. Use Compute Preview and Create Invoices.",
-                    fields=", ".join(sorted(forbidden)),
-                )
-            )
+    def _credit_guarded_fields(self):
+        return dict.fromkeys(RUN_SYSTEM_FIELDS, SYSTEM)
+
+    def _credit_free_fields(self):
+        # What a credit manager sets on a preview; accrual_ids are the run's own
+        # records, guarded by credit.interest.accrual.
+        return {"date", "company_id", "accrual_ids"}
+
+    def _credit_guard_hint(self):
+        return self.env._("Use Compute Preview and Create Invoices.")
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_done(self):

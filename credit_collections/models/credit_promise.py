@@ -1,13 +1,16 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL, format_amount, format_date
 
+from .credit_guarded_mixin import SYSTEM
 from .res_company import FOLLOWUP_MAX_AHEAD_DAYS
 
 # Set when the promise is recorded, or by its outcome (kept, broken): never by hand.
 SYSTEM_FIELDS = {"state", "residual_at_promise", "user_id", "company_id"}
+# What the collector records.
+FREE_FIELDS = {"partner_id", "amount", "promised_date", "move_line_ids", "note"}
 
 PROMISE_STATES = [
     ("open", "Open"),
@@ -18,7 +21,7 @@ PROMISE_STATES = [
 
 class CreditPromise(models.Model):
     _name = "credit.promise"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "credit.guarded.mixin"]
     _description = "Promise to Pay"
     _order = "promised_date desc, id desc"
     _check_company_auto = True
@@ -48,6 +51,7 @@ class CreditPromise(models.Model):
     residual_at_promise = fields.Monetary(
         currency_field="currency_id",
         readonly=True,
+        copy=False,
         help="What the customer owed on the items concerned when promising.",
     )
     paid_amount = fields.Monetary(currency_field="currency_id", compute="_compute_paid_amount")
@@ -55,7 +59,11 @@ class CreditPromise(models.Model):
         selection=PROMISE_STATES, default="open", required=True, tracking=True, index=True
     )
     user_id = fields.Many2one(
-        "res.users", string="Recorded By", default=lambda self: self.env.user, readonly=True
+        "res.users",
+        string="Recorded By",
+        default=lambda self: self.env.user,
+        readonly=True,
+        copy=False,
     )
     note = fields.Text()
 
@@ -101,16 +109,6 @@ class CreditPromise(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su:
-            for vals in vals_list:
-                # Forms send the defaults along: only other values are refused.
-                given = {
-                    name
-                    for name in set(vals) - {"company_id"}
-                    if not (name == "state" and vals[name] == "open")
-                    and not (name == "user_id" and vals[name] == self.env.uid)
-                }
-                self._check_system_fields(given)
         for vals in vals_list:
             if vals.get("partner_id"):
                 partner = self.env["res.partner"].browse(vals["partner_id"])
@@ -131,21 +129,14 @@ class CreditPromise(models.Model):
             )
         return promises
 
-    def write(self, vals):
-        if not self.env.su:
-            self._check_system_fields(set(vals))
-        return super().write(vals)
+    def _credit_guarded_fields(self):
+        return dict.fromkeys(SYSTEM_FIELDS, SYSTEM)
 
-    def _check_system_fields(self, field_names):
-        forbidden = field_names & SYSTEM_FIELDS
-        if forbidden:
-            raise AccessError(
-                self.env._(
-                    "These fields of a promise to pay are set when it is recorded or by its "
-                    "outcome, never by hand: %(fields)s. Use Mark as Kept or Mark as Broken.",
-                    fields=", ".join(sorted(forbidden)),
-                )
-            )
+    def _credit_free_fields(self):
+        return FREE_FIELDS
+
+    def _credit_guard_hint(self):
+        return self.env._("Use Mark as Kept or Mark as Broken.")
 
     def _current_residuals(self):
         """Open amount on each promise's items, or on all overdue chased items of

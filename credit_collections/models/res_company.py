@@ -54,7 +54,8 @@ ZERO_LIMIT_POLICIES = [
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    _name = "res.company"
+    _inherit = ["res.company", "credit.guarded.mixin"]
 
     # Rules deciding a credit hold
     # Off by default, as in core, where a credit limit only warns: a credit manager
@@ -367,6 +368,20 @@ class ResCompany(models.Model):
         # Every company is meant: a database has few of them.
         companies = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all
         companies._credit_create_default_followup_policy()
+
+    def _credit_free_fields(self):
+        """What Settings edit (settings administrators), and the follow-up run's
+        bookmark, which only they may write (its field's groups)."""
+        settings = self.env["res.config.settings"]._fields.values()
+        return {
+            *super()._credit_free_fields(),
+            *(
+                field.related.split(".")[1]
+                for field in settings
+                if field.related and field.related.startswith("company_id.")
+            ),
+            "credit_followup_run_cursor",
+        }
 
     def _credit_create_default_followup_policy(self):
         """The default follow-up ladder, for companies that have no policy yet."""

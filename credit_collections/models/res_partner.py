@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL, format_amount, format_date, plaintext2html
 
+from .credit_guarded_mixin import SYSTEM, Guard
 from .res_company import CREDIT_MAX_DAYS, FOLLOWUP_MAX_AHEAD_DAYS, credit_bound_error
 
 CREDIT_STATUSES = [
@@ -59,8 +60,10 @@ CREDIT_AUDITED_FIELDS = (
     "use_partner_credit_limit",
     "credit_hold",
     "credit_cash_only",
+    "credit_interest_exempt",
 )
-# Credit policy of a customer: set by credit managers only.
+# Credit policy of a customer: set by credit managers only, even without the
+# right to edit contacts.
 CREDIT_MANAGER_FIELDS = {
     *CREDIT_AUDITED_FIELDS,
     "credit_hold_reason",
@@ -89,7 +92,8 @@ FOLLOWUP_SYSTEM_FIELDS = {
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "credit.guarded.mixin"]
 
     # ------------------------------------------------------------------
     # Fields
@@ -568,19 +572,7 @@ class ResPartner(models.Model):
     # CRUD
     # ------------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        # Forms send every field, defaults included: only actual values count.
-        if not self.env.su:
-            if any(vals.get(name) for vals in vals_list for name in FOLLOWUP_SYSTEM_FIELDS):
-                self._followup_refuse_bookkeeping()
-            if any(vals.get(name) for vals in vals_list for name in CREDIT_MANAGER_FIELDS):
-                self._credit_check_policy_access()
-        return super().create(vals_list)
-
     def write(self, vals):
-        if not self.env.su and FOLLOWUP_SYSTEM_FIELDS & set(vals):
-            self._followup_refuse_bookkeeping()
         credit_vals = {name: value for name, value in vals.items() if name in CREDIT_MANAGER_FIELDS}
         if not credit_vals:
             return super().write(vals)
@@ -597,13 +589,33 @@ class ResPartner(models.Model):
         partners._credit_log_changes(before)
         return result
 
-    def _followup_refuse_bookkeeping(self):
-        raise AccessError(
-            self.env._(
-                "The follow-up level, episode, last follow-up and pause of a customer are "
-                "kept by the follow-ups themselves. Use Pause, Record a Promise or Exclude "
-                "on the customer's follow-up tab."
-            )
+    def _credit_guarded_fields(self):
+        """A customer's credit policy is a credit manager's decision (the guard
+        judges what a new contact ends with, whatever the path); its follow-up
+        bookkeeping is kept by the follow-ups and the collectors' own actions
+        (pause, promise), each logged. Resetting the level would send a level and
+        charge its fee again; a far pause would silence dunning."""
+        manager = Guard("credit_collections.group_credit_manager")
+        return {
+            **super()._credit_guarded_fields(),
+            **dict.fromkeys(CREDIT_MANAGER_FIELDS, manager),
+            **dict.fromkeys(FOLLOWUP_SYSTEM_FIELDS, SYSTEM),
+        }
+
+    def _credit_free_fields(self):
+        # One2many lists of records that guard themselves.
+        return {
+            *super()._credit_free_fields(),
+            "followup_history_ids",
+            "credit_promise_ids",
+            "credit_approval_ids",
+        }
+
+    def _credit_guard_hint(self):
+        return self.env._(
+            "Ask a credit manager to set the credit terms; the follow-up level, episode, "
+            "last follow-up and pause are kept by the follow-ups: use Pause, Record a "
+            "Promise or Exclude on the customer's follow-up tab."
         )
 
     def _credit_check_policy_access(self):

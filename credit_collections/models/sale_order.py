@@ -4,6 +4,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
+from .credit_guarded_mixin import SYSTEM
 from .credit_order_check import ORDER_CREATION, CreditChangeWatch, CreditConfirmationCheck
 from .res_partner import CREDIT_STATUSES
 
@@ -20,7 +21,8 @@ CREDIT_CHANGE_FIELDS = (*APPROVAL_BINDING_SOURCES, "order_line")
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "credit.guarded.mixin"]
 
     credit_status = fields.Selection(
         selection=CREDIT_STATUSES, compute="_compute_credit_status", groups="base.group_user"
@@ -116,6 +118,15 @@ class SaleOrder(models.Model):
             if refusal:
                 raise UserError(refusal)
         return orders
+
+    def _credit_free_fields(self):
+        # The requests guard their own fields, whichever way they are written.
+        return {*super()._credit_free_fields(), "credit_approval_ids"}
+
+    def _credit_guarded_fields(self):
+        # Segregation of duties rests on every salesperson the order has had: the
+        # system's own record (see _credit_record_salespeople).
+        return {**super()._credit_guarded_fields(), "credit_salesperson_ids": SYSTEM}
 
     def write(self, vals):
         if "credit_salesperson_ids" in vals and not self.env.su:

@@ -48,13 +48,12 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
             "is_override": True,
             "exposure": 0.0,
             "credit_limit": 1e9,
-            "overdue_amount": 0.0,
+            "overdue_amount": 1e6,
             "reasons": "All fine",
             "partner_id": self.good.id,
             "order_partner_id": self.good.id,
             "currency_id": self.env.ref("base.EUR").id,
             "requested_by_id": self.credit_manager.id,
-            "company_id": self.company.id,
             "amount": 1e9,
             "validity_days": 36500,
             "manager_note": "Approved by me",
@@ -145,7 +144,7 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
         values = {
             "exposure": 1.0,
             "credit_limit": 1e9,
-            "overdue_amount": 0.0,
+            "overdue_amount": 1e6,
             "reasons": "Nothing",
             "partner_id": self.good.id,
             "order_partner_id": self.good.id,
@@ -175,9 +174,16 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
         order = self._order()
         order.action_request_credit_approval()
         request = order.credit_approval_ids.with_user(self.credit_manager)
-        for field_name in ("exposure", "credit_limit", "overdue_amount", "reasons", "partner_id"):
+        # Writing a figure as it stands changes nothing: a different one is refused.
+        for field_name, value in (
+            ("exposure", False),
+            ("credit_limit", False),
+            ("overdue_amount", 1e6),
+            ("reasons", False),
+            ("partner_id", False),
+        ):
             with self.subTest(field=field_name), self.assertRaises(AccessError):
-                request.write({field_name: False})
+                request.write({field_name: value})
         with self.assertRaisesRegex(ValidationError, "Validity"):
             request.write({"validity_days": 36500})
         request.write({"validity_days": 30})

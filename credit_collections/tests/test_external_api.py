@@ -330,7 +330,10 @@ class TestExternalApi(CreditCollectionsCommon, HttpCase):
                 [[request["id"]], {"state": "approved"}],
             )
         self.assertIn("AccessError", caught.exception.faultCode)
-        self.assertIn("never by hand: state", caught.exception.faultCode)
+        self.assertIn(
+            "Status of Credit Approval Request: set by Credit & Collections itself",
+            caught.exception.faultCode,
+        )
         # Over JSON-RPC the error names the exception and carries the message.
         json_salesperson = self._connect(self.salesperson, "jsonrpc")
         with self.assertRaises(JsonRPCException) as caught:

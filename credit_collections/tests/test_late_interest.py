@@ -291,7 +291,12 @@ class TestLateInterest(CreditCollectionsCommon):
         runs = self.env["credit.interest.run"].with_user(self.credit_manager)
         draft = runs.create({"date": self.today})
         draft.action_compute()
-        for vals in ({"state": "done"}, {"invoice_ids": [Command.set([])]}, {"scheduled": True}):
+        invoice = self._create_invoice(self.late_payer, 10.0)
+        for vals in (
+            {"state": "done"},
+            {"invoice_ids": [Command.link(invoice.id)]},
+            {"scheduled": True},
+        ):
             with self.subTest(vals=vals), self.assertRaises(AccessError):
                 draft.write(vals)
         with self.assertRaises(AccessError):

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import format_amount
+
+from odoo.addons.credit_collections.models.credit_guarded_mixin import SYSTEM
 
 # Set by a credit manager's override only, never by hand: a delivery must show who
 # let it go despite the credit hold, and why.
@@ -8,7 +10,8 @@ OVERRIDE_FIELDS = {"credit_override_user_id", "credit_override_date", "credit_ov
 
 
 class StockPicking(models.Model):
-    _inherit = "stock.picking"
+    _name = "stock.picking"
+    _inherit = ["stock.picking", "credit.guarded.mixin"]
 
     credit_hold_blocked = fields.Boolean(
         string="Held for Credit", compute="_compute_credit_hold", groups="base.group_user"
@@ -54,26 +57,19 @@ class StockPicking(models.Model):
     # CRUD
     # ------------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.su and any(set(vals) & OVERRIDE_FIELDS for vals in vals_list):
-            self._credit_refuse_override_fields()
-        return super().create(vals_list)
-
     def write(self, vals):
-        if not self.env.su and set(vals) & OVERRIDE_FIELDS:
-            self._credit_refuse_override_fields()
         if vals.get("state") == "done" or vals.get("date_done"):
             # Marking a delivery done by hand delivers it as surely as validating it.
             self._credit_check_deliveries()
         return super().write(vals)
 
-    def _credit_refuse_override_fields(self):
-        raise AccessError(
-            self.env._(
-                "A credit hold on a delivery is overridden by a credit manager with "
-                '"Validate Despite Hold", never by writing the delivery.'
-            )
+    def _credit_guarded_fields(self):
+        return {**super()._credit_guarded_fields(), **dict.fromkeys(OVERRIDE_FIELDS, SYSTEM)}
+
+    def _credit_guard_hint(self):
+        return self.env._(
+            'A credit hold on a delivery is overridden by a credit manager with "Validate '
+            'Despite Hold", never by writing the delivery.'
         )
 
     # ------------------------------------------------------------------

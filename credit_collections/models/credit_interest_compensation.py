@@ -9,9 +9,12 @@ class CreditInterestCompensation(models.Model):
     10,000). Without bands, the company's single amount applies."""
 
     _name = "credit.interest.compensation"
+    _inherit = ["credit.guarded.mixin"]
     _description = "Late Payment Compensation Band"
     _order = "company_id, amount_from"
     _check_company_auto = True
+    # Set by credit managers (the access rights).
+    _credit_configuration = True
 
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company

@@ -34,8 +34,11 @@ class CreditInterestReferenceRate(models.Model):
     half-year without its rate stops rather than reuse an older one."""
 
     _name = "credit.interest.reference.rate"
+    _inherit = ["credit.guarded.mixin"]
     _description = "Late Interest Reference Rate"
     _order = "reference, date_from desc"
+    # Set by credit managers (the access rights).
+    _credit_configuration = True
 
     reference = fields.Selection(selection=REFERENCES, required=True, index=True)
     date_from = fields.Date(string="Half-Year From", required=True, help="1 January or 1 July.")

@@ -599,12 +599,13 @@ class ResCompany(models.Model):
                     )
                 )
             if not 0 <= company.credit_interest_margin <= MAX_INTEREST_MARGIN:
+                max_margin = f"{MAX_INTEREST_MARGIN:g}"
                 raise ValidationError(
                     self.env._(
                         "Interest Margin (points): enter 0 to %(max)s points added to the "
                         "reference rate (8 under the EU directive and the UK Act; company "
                         "%(company)s).",
-                        max=f"{MAX_INTEREST_MARGIN:g}",
+                        max=max_margin,
                         company=company.display_name,
                     )
                 )

@@ -2,14 +2,15 @@
 registry: every model with fields of the given modules, every guarded field,
 every role, every path. Reused by the stock bridge's tests."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from odoo.exceptions import AccessError
 
 from odoo.addons.credit_collections.models.credit_guarded_mixin import GUARDED_MODULES
 
-FORGED_DATE = date(2099, 12, 31)
-FORGED_DATETIME = datetime(2099, 12, 31, 12, 0)
+# Within the bounds the constraints put on dates (a pause, a review): the guard,
+# not a bound, must be what refuses the forgery.
+FORGED_DAYS_AHEAD = 41
 
 
 class GuardedFieldsAttacks:
@@ -75,9 +76,9 @@ class GuardedFieldsAttacks:
         if field.type in ("char", "text", "html"):
             return "Forged by a test"
         if field.type == "date":
-            return FORGED_DATE
+            return date.today() + timedelta(days=FORGED_DAYS_AHEAD)
         if field.type == "datetime":
-            return FORGED_DATETIME
+            return datetime.now().replace(microsecond=0) + timedelta(days=FORGED_DAYS_AHEAD)
         if field.type == "selection":
             values = [value for value, _label in field._description_selection(self.env)]
             return next(value for value in reversed(values) if value != current)

@@ -127,6 +127,11 @@ class TestCreditApproval(CreditCollectionsCommon):
         )
         wizard.reason = "Strategic customer, CFO agreed"
         wizard.save().action_confirm()
+        # A credit manager without Sales rights records the decision; the order's
+        # salesperson, told by an activity, confirms it on the strength of it.
+        self.assertEqual(order.state, "draft")
+        self.assertTrue(order.activity_ids.filtered(lambda act: act.user_id == order.user_id))
+        order.with_user(order.user_id).action_confirm()
         self.assertEqual(order.state, "sale")
         request = order.credit_approval_ids
         self.assertRecordValues(

@@ -251,7 +251,8 @@ class TestCreditHoldAttacks(CreditCollectionsCommon):
         values = {
             "followup_level_id": level.id,
             "followup_episode": 7,
-            "followup_paused_until": "2099-01-01",
+            # Within the bounds of a pause: the guard, not the bound, must refuse it.
+            "followup_paused_until": fields.Date.to_string(self.today + timedelta(days=30)),
             "followup_last_date": "2020-01-01",
         }
         for user in (editor, self.collector, self.credit_manager):

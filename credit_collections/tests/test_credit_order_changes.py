@@ -218,12 +218,14 @@ class TestCreditOrderChanges(CreditCollectionsCommon):
     # The salespeople an order has had
     def test_salespeople_so_far_are_the_systems_record(self):
         other = self._create_user("cc_changes_other", "sales_team.group_sale_salesman")
-        order = (
-            self.env["sale.order"]
-            .with_user(self.seller)
-            .with_context(default_credit_salesperson_ids=[Command.set(other.ids)])
-            .create({"partner_id": self.customer.id, "user_id": self.seller.id})
-        )
+        orders = self.env["sale.order"].with_user(self.seller)
+        # A forged list of salespeople in the context is refused by the guard of
+        # system fields, like any other path.
+        with self.assertRaises(AccessError):
+            orders.with_context(default_credit_salesperson_ids=[Command.set(other.ids)]).create(
+                {"partner_id": self.customer.id, "user_id": self.seller.id}
+            )
+        order = orders.create({"partner_id": self.customer.id, "user_id": self.seller.id})
         self.assertEqual(order.credit_salesperson_ids, self.seller)
         order.write({"user_id": other.id})
         order = order.with_user(other)

@@ -143,18 +143,25 @@ class TestLateInterestMoves(CreditCollectionsCommon):
     def test_payment_unreconciled_charges_only_the_days_not_charged(self):
         # 10,000.00 paid in full on day 30. Day 60: 30 days, 10,000 x 12 % x 30 /
         # 365 = 98.630 -> 98.63 (days 31-60 owed nothing). The payment is then
-        # unreconciled (it was another customer's): the invoice is owed again.
+        # unreconciled (it was another customer's) and taken off this customer
+        # (cancelled here; left open, it would be an unapplied payment netted
+        # against the invoice, which then owes nothing): the invoice is owed again.
         # Day 70: days 31-70, 40 days, 10,000 x 12 % x 40 / 365 = 131.506 ->
         # 131.51; days 1-30 are not charged again (70 days would be 230.14).
         day0 = self.today - timedelta(days=70)
         invoice = self._create_invoice(self.late_payer, 10000.0, days_overdue=70)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"amount": 10000.0, "payment_date": day0 + timedelta(days=30)})._create_payments()
+        payment = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": 10000.0, "payment_date": day0 + timedelta(days=30)})
+            ._create_payments()
+        )
         self.assertEqual(
             self._charges(self._run(day0 + timedelta(days=60))), [(invoice.name, 30, 98.63)]
         )
         self._receivable(invoice).remove_move_reconcile()
+        payment.action_draft()
+        payment.action_cancel()
         self.assertEqual(invoice.amount_residual, 10000.0)
         run = self._run(self.today)
         self.assertRecordValues(

@@ -8,6 +8,7 @@ from . import credit_followup_history
 from . import credit_promise
 from . import credit_followup_engine
 from . import account_move_line
+from . import account_move_line_receivable
 from . import res_partner
 from . import res_partner_followup
 from . import credit_approval_request

@@ -1220,6 +1220,7 @@ class CreditInstallmentPlan(models.Model):
         """Payments (or credit notes) reconciled with installment items: their
         defaulted plans paid in full are done, and those with every installment
         due paid are active again at once, not at the next daily check."""
+        # sudo: which plans the paid items belong to, whoever booked the payment.
         plan_ids = (
             self.env["credit.installment.line"]
             .sudo()

@@ -793,6 +793,7 @@ class ResCompany(models.Model):
     def _credit_interest_free_code(self, near):
         """A free account code after `near` (a numeric code), else LPI, LPI2..."""
         self.ensure_one()
+        # sudo: every code of the chart counts (see _credit_interest_set_income_accounts).
         Account = self.env["account.account"].sudo().with_company(self)
         codes = set(Account.search(Account._check_company_domain(self)).mapped("code"))
         if near and near.isdigit():

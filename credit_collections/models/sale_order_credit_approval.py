@@ -22,6 +22,7 @@ class SaleOrder(models.Model):
         every salesperson it has had, who created it, and who requested an approval
         for it (facts the system records, that nobody can rewrite)."""
         self.ensure_one()
+        # sudo: every salesperson and requester counts, whatever the user may read.
         order = self.sudo()
         users = (
             order.user_id
@@ -237,6 +238,7 @@ class SaleOrder(models.Model):
         """The override of a credit manager who may not confirm orders: the salesperson
         gets an activity to confirm it, and the manager is told so."""
         self.ensure_one()
+        # sudo: the consequence of the decision lands on another user's order.
         order = self.sudo()
         salesperson = order.user_id
         if salesperson:

@@ -123,6 +123,7 @@ class StockPicking(models.Model):
         by its own destination, its moves' or its move lines'. Dropshipments (from
         the vendor, goods the company never held) do not."""
         self.ensure_one()
+        # sudo: every move and location counts, whoever validates the transfer.
         picking = self.sudo()
         destinations = (
             picking.location_dest_id
@@ -174,6 +175,7 @@ class StockPicking(models.Model):
         already), unless a credit manager overrode the hold on this delivery or its
         sales order has a credit approval still valid for the order's amount.
         """
+        # sudo: an override recorded by a credit manager counts, whoever validates.
         deliveries = self._credit_deliveries_to_check().filtered(
             lambda picking: not picking.sudo().credit_override_user_id
         )
@@ -194,6 +196,7 @@ class StockPicking(models.Model):
                     held[picking] = verdict
         if not held:
             return {}
+        # sudo: the approvals of the orders decide, whoever validates (see _credit_orders).
         orders = order_model.sudo().union(*(picking._credit_orders() for picking in held))
         approvals = orders._credit_valid_approvals() if orders else {}
         # An approval covers its own order: every order of the delivery needs one.

@@ -51,6 +51,7 @@ class AccountMove(models.Model):
         copy=False,
         index="btree_not_null",
         groups="base.group_user",
+        check_company=True,
     )
     credit_rescheduled_plan_id = fields.Many2one(
         "credit.installment.plan",
@@ -91,6 +92,7 @@ class AccountMove(models.Model):
         copy=False,
         groups="base.group_user",
         help="The invoices whose late payment this invoice charges.",
+        check_company=True,
     )
     credit_interest_invoice_ids = fields.Many2many(
         "account.move",
@@ -102,6 +104,7 @@ class AccountMove(models.Model):
         copy=False,
         groups="base.group_user",
         help="The invoices that charged late interest or compensation on this one.",
+        check_company=True,
     )
 
     @api.depends("line_ids.followup_excluded", "line_ids.followup_exclusion_reason")

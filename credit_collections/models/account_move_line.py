@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from .credit_guarded_mixin import SYSTEM, Guard
+from .credit_guarded_mixin import SYSTEM
 
 _logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class AccountMoveLine(models.Model):
         copy=False,
         index="btree_not_null",
         groups="base.group_user",
+        check_company=True,
     )
     followup_excluded = fields.Boolean(
         string="Excluded from Follow-ups",
@@ -48,6 +49,7 @@ class AccountMoveLine(models.Model):
         copy=False,
         readonly=True,
         groups="base.group_user",
+        check_company=True,
     )
     followup_date = fields.Date(
         string="Last Follow-up", copy=False, readonly=True, groups="base.group_user"
@@ -92,8 +94,14 @@ class AccountMoveLine(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
-        if not self.env.su and vals and set(vals) <= FOLLOWUP_EXCLUSION_FIELDS:
-            return self._followup_write_exclusion(vals)
+        exclusion = {name: vals[name] for name in FOLLOWUP_EXCLUSION_FIELDS if name in vals}
+        if exclusion and not self.env.su:
+            # Every path a user excludes items by (this write over RPC, the
+            # invoice's fields, the exclusion wizard, the call log) ends here.
+            others = {name: value for name, value in vals.items() if name not in exclusion}
+            if others:
+                super().write(others)
+            return self._followup_write_exclusion(exclusion)
         if "followup_excluded" not in vals:
             return super().write(vals)
         changed = self.filtered(
@@ -106,15 +114,15 @@ class AccountMoveLine(models.Model):
     def _credit_guarded_fields(self):
         """The follow-up level and date of an item are recorded by the follow-ups;
         the item an installment plan's line clears, by the plan; excluding an item
-        from follow-ups is a collector's decision."""
-        collector = Guard("credit_collections.group_credit_user")
+        from follow-ups is a collector's decision, which only
+        _followup_write_exclusion records (who, which items, why)."""
         return {
             **super()._credit_guarded_fields(),
             "credit_installment_source_id": SYSTEM,
             "followup_level_id": SYSTEM,
             "followup_date": SYSTEM,
-            "followup_excluded": collector,
-            "followup_exclusion_reason": collector,
+            "followup_excluded": SYSTEM,
+            "followup_exclusion_reason": SYSTEM,
         }
 
     def _credit_guard_hint(self):
@@ -124,12 +132,15 @@ class AccountMoveLine(models.Model):
         )
 
     def _followup_write_exclusion(self, vals):
-        """Exclude items from follow-ups or follow them up again, for a collector.
+        """Exclude items from follow-ups or follow them up again, for a user: the
+        one owner of the exclusion rule, which every path goes through.
 
+        Only collectors decide it, only on receivable items they can read, and
+        never without a reason (an item followed up again loses its reason).
         Collectors read journal items (Odoo's read-only accounting role) and may
-        not edit them: once the caller is known to be a collector who can read
-        these receivable items, only the exclusion fields are written, as the
-        system, and the change is logged on the invoices and their customers."""
+        not edit them: once the rule is met, only the exclusion fields are
+        written, as the system, and the change is logged on the invoices and
+        their customers."""
         if not self.env.user.has_group("credit_collections.group_credit_user"):
             raise AccessError(
                 self.env._(
@@ -145,6 +156,23 @@ class AccountMoveLine(models.Model):
                     "Only receivable items of customers can be excluded from follow-ups "
                     "(%(items)s is not one).",
                     items=others[0].display_name,
+                )
+            )
+        vals = dict(vals)
+        if "followup_excluded" in vals and not vals["followup_excluded"]:
+            vals["followup_exclusion_reason"] = False
+        excluded = self.filtered(lambda line: vals.get("followup_excluded", line.followup_excluded))
+        reasons = (
+            [vals["followup_exclusion_reason"]]
+            if "followup_exclusion_reason" in vals
+            else excluded.mapped("followup_exclusion_reason")
+        )
+        if excluded and not all((reason or "").strip() for reason in reasons):
+            raise ValidationError(
+                self.env._(
+                    "Exclusion Reason: say why %(item)s is not followed up (disputed "
+                    "quantity, litigation...).",
+                    item=excluded[0].move_id.name or excluded[0].display_name,
                 )
             )
         _logger.info(

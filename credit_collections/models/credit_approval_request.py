@@ -63,12 +63,14 @@ class CreditApprovalRequest(models.Model):
         index=True,
         readonly=True,
         help="The invoiced customer (commercial entity) the approval was given for.",
+        check_company=True,
     )
     order_partner_id = fields.Many2one(
         "res.partner",
         string="Ordering Customer",
         readonly=True,
         help="The ordering customer (commercial entity) the approval was given for.",
+        check_company=True,
     )
     company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
     currency_id = fields.Many2one("res.currency", readonly=True, required=True)

@@ -49,12 +49,17 @@ class CreditFollowupHistory(models.Model):
     _credit_audit_trail = True
 
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
-    level_id = fields.Many2one("credit.followup.level", ondelete="restrict")
+    level_id = fields.Many2one("credit.followup.level", ondelete="restrict", check_company=True)
     episode = fields.Integer(
         help="Dunning episode of the customer: it ends when nothing is overdue any more.",
     )
@@ -78,6 +83,7 @@ class CreditFollowupHistory(models.Model):
         "history_id",
         "move_line_id",
         string="Items",
+        check_company=True,
     )
     invoice_ids = fields.Many2many(
         "account.move", string="Invoices", compute="_compute_invoice_ids"
@@ -88,6 +94,7 @@ class CreditFollowupHistory(models.Model):
         "history_id",
         "partner_id",
         string="Sent To",
+        check_company=True,
     )
     email_cc = fields.Char(string="Cc", help="Copies of the email, added by hand.")
     email_subject = fields.Char(help="Subject edited by hand before sending.")
@@ -103,8 +110,12 @@ class CreditFollowupHistory(models.Model):
         selection=EMAIL_STATES, compute="_compute_email_state", string="Email Status"
     )
     activity_id = fields.Many2one("mail.activity", ondelete="set null")
-    letter_attachment_id = fields.Many2one("ir.attachment", string="Letter", ondelete="set null")
-    fee_move_id = fields.Many2one("account.move", string="Fee Invoice", ondelete="set null")
+    letter_attachment_id = fields.Many2one(
+        "ir.attachment", string="Letter", ondelete="set null", check_company=True
+    )
+    fee_move_id = fields.Many2one(
+        "account.move", string="Fee Invoice", ondelete="set null", check_company=True
+    )
     summary = fields.Text()
     statement_credit_ids = fields.Many2many(
         "account.move.line",

@@ -23,7 +23,11 @@ class CreditFollowupLevel(models.Model):
     _credit_configuration = True
 
     policy_id = fields.Many2one(
-        "credit.followup.policy", required=True, ondelete="cascade", index=True
+        "credit.followup.policy",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="policy_id.company_id", store=True, index=True)
     name = fields.Char(required=True, translate=True)

@@ -22,7 +22,11 @@ class CreditInstallmentLine(models.Model):
     _check_company_auto = True
 
     plan_id = fields.Many2one(
-        "credit.installment.plan", required=True, index=True, ondelete="cascade"
+        "credit.installment.plan",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one(related="plan_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="plan_id.currency_id")
@@ -35,6 +39,7 @@ class CreditInstallmentLine(models.Model):
         readonly=True,
         index="btree_not_null",
         copy=False,
+        check_company=True,
     )
     amount_residual = fields.Monetary(
         string="Left to Pay", compute="_compute_payment", help="Open amount of its item."

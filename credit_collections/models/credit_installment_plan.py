@@ -99,6 +99,7 @@ class CreditInstallmentPlan(models.Model):
         index=True,
         tracking=True,
         domain="[('is_company', '=', True)]",
+        check_company=True,
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
@@ -146,13 +147,26 @@ class CreditInstallmentPlan(models.Model):
         selection=PLAN_STATES, default="draft", required=True, tracking=True, index=True, copy=False
     )
     move_id = fields.Many2one(
-        "account.move", string="Rescheduling Entry", readonly=True, copy=False, index=True
+        "account.move",
+        string="Rescheduling Entry",
+        readonly=True,
+        copy=False,
+        index=True,
+        check_company=True,
     )
     charge_move_id = fields.Many2one(
-        "account.move", string="Fee and Interest Invoice", readonly=True, copy=False
+        "account.move",
+        string="Fee and Interest Invoice",
+        readonly=True,
+        copy=False,
+        check_company=True,
     )
     cancel_move_id = fields.Many2one(
-        "account.move", string="Cancellation Entry", readonly=True, copy=False
+        "account.move",
+        string="Cancellation Entry",
+        readonly=True,
+        copy=False,
+        check_company=True,
     )
     line_ids = fields.One2many(
         "credit.installment.line", "plan_id", string="Installments", copy=False

@@ -69,6 +69,7 @@ class CreditInterestRun(models.Model):
         string="Invoices",
         readonly=True,
         copy=False,
+        check_company=True,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     scheduled = fields.Boolean(

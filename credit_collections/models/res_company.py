@@ -170,6 +170,7 @@ class ResCompany(models.Model):
             "credit_collections.product_dunning_fee", raise_if_not_found=False
         ),
         help="Invoiced when a follow-up level charges a fee.",
+        check_company=True,
     )
     # Late interest
     credit_interest_enabled = fields.Boolean(
@@ -236,6 +237,7 @@ class ResCompany(models.Model):
         default=lambda self: self.env.ref(
             "credit_collections.product_late_interest", raise_if_not_found=False
         ),
+        check_company=True,
     )
     credit_interest_compensation_product_id = fields.Many2one(
         "product.product",
@@ -243,6 +245,7 @@ class ResCompany(models.Model):
         default=lambda self: self.env.ref(
             "credit_collections.product_late_compensation", raise_if_not_found=False
         ),
+        check_company=True,
     )
     credit_interest_account_id = fields.Many2one(
         "account.account",
@@ -262,6 +265,7 @@ class ResCompany(models.Model):
         "account.journal",
         string="Interest Journal",
         domain="[('type', '=', 'sale'), ('company_id', '=', id)]",
+        check_company=True,
     )
     credit_interest_auto_post = fields.Boolean(
         string="Post Interest Invoices",
@@ -285,6 +289,7 @@ class ResCompany(models.Model):
         domain="[('type', '=', 'general'), ('company_id', '=', id)]",
         help="Journal of the entries that reschedule items into installments (the first "
         "miscellaneous journal when empty).",
+        check_company=True,
     )
     credit_plan_fee_product_id = fields.Many2one(
         "product.product",
@@ -292,6 +297,7 @@ class ResCompany(models.Model):
         default=lambda self: self.env.ref(
             "credit_collections.product_plan_fee", raise_if_not_found=False
         ),
+        check_company=True,
     )
     credit_plan_default_days = fields.Integer(
         string="Days Before Default",

@@ -76,7 +76,10 @@ class TestFollowupExclusionRule(CreditCollectionsCommon):
     def test_accountant_who_may_edit_items_still_needs_the_collector_group(self):
         """The rule is one owner: write rights on journal items give no way
         around it, alone or mixed with other fields."""
-        item = self.item.with_user(self.accountant)
+        # Billing (account.group_account_invoice) edits journal items but is no
+        # collector (Accounting administrators are: they imply Credit Manager).
+        billing = self._create_user("cc_billing_exclusion", "account.group_account_invoice")
+        item = self.item.with_user(billing)
         self.assertTrue(item.has_access("write"))
         for vals in (
             {"followup_excluded": True, "followup_exclusion_reason": "Mine"},

@@ -256,8 +256,11 @@ class TestReceivablePosition(CreditCollectionsCommon):
         self.assertAlmostEqual(row["amount_residual_currency"], 500.0, 2)
 
     def test_position_today_is_the_open_items(self):
+        # Today (d + 60): 600.00 left on the first invoice (due d + 30) and 300 EUR
+        # of the third (150.00 at 2 EUR a dollar, due d + 50), both overdue; the
+        # credit note's 150.00 deducted: 750.00 - 150.00 = 600.00.
         self.assertPosition(
-            self._position(None), 600.0, 750.0, 600.0, -150.0, self.d + timedelta(days=30)
+            self._position(None), 600.0, 750.0, 750.0, -150.0, self.d + timedelta(days=30)
         )
         Line = self.env["account.move.line"]
         open_items = Line.search(

@@ -437,8 +437,7 @@ class CreditExposure(models.AbstractModel):
         config = self._rules_config(partners, company)
         options = {
             "cutoffs": {
-                pid: today - timedelta(days=rules["overdue_days"])
-                for pid, rules in config.items()
+                pid: today - timedelta(days=rules["overdue_days"]) for pid, rules in config.items()
             },
             "exclude_orders": exclude_orders,
             "exclude_moves": exclude_moves,
@@ -450,7 +449,10 @@ class CreditExposure(models.AbstractModel):
         snapshots = {}
         for partner in partners:
             snapshot = self._prepare_snapshot(
-                partner, company, config[partner.id], figures[partner.id],
+                partner,
+                company,
+                config[partner.id],
+                figures[partner.id],
                 orders_amounts.get(partner.id, 0.0),
             )
             snapshot["reasons_without_amounts"] = reasons_without_amounts

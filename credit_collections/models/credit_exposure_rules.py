@@ -217,4 +217,3 @@ class CreditExposure(models.AbstractModel):
             percent=percent,
             limit=self._format_amount(snapshot, snapshot["limit"]),
         )
-

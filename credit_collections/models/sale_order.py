@@ -348,8 +348,7 @@ class SaleOrder(models.Model):
             self.filtered(lambda order: order.state == "sale")
         )
         return {
-            order.id: (left.get(order.id, order.amount_total), order.currency_id)
-            for order in self
+            order.id: (left.get(order.id, order.amount_total), order.currency_id) for order in self
         }
 
     def _credit_check_exclusions(self):

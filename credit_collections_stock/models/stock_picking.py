@@ -204,8 +204,8 @@ class StockPicking(models.Model):
         return bool(order) and order._credit_is_paid_in_advance()
 
     def _credit_check_approvals(self):
-        orders = self.env["sale.order"].sudo().union(
-            *(picking._credit_orders() for picking in self)
+        orders = (
+            self.env["sale.order"].sudo().union(*(picking._credit_orders() for picking in self))
         )
         approvals = orders._credit_valid_approvals() if orders else {}
         # An approval covers its own order: every order of the delivery needs one.
@@ -246,9 +246,8 @@ class StockPicking(models.Model):
     def _credit_hold_details(self, snapshot):
         self.ensure_one()
         engine = self.env["credit.exposure"]
-        return "{}\n{}".format(
-            engine._blocking_reasons_text(snapshot), engine._exposure_summary(snapshot)
-        )
+        reasons = engine._blocking_reasons_text(snapshot)
+        return f"{reasons}\n{engine._exposure_summary(snapshot)}"
 
     def _credit_block_message(self, snapshot):
         self.ensure_one()

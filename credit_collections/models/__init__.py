@@ -1,4 +1,5 @@
 from . import credit_guarded_mixin
+from . import credit_batch_mixin
 from . import res_company
 from . import res_config_settings
 from . import credit_exposure

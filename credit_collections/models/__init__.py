@@ -1,7 +1,7 @@
 from . import credit_guarded_mixin
-
-# Before any file importing credit_approval_request, which inherits it.
+# Before any file importing credit_approval_request, which inherits them.
 from . import credit_decision_mixin
+from . import credit_batch_mixin
 from . import res_company
 from . import res_config_settings
 from . import credit_exposure

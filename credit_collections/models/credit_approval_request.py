@@ -49,6 +49,7 @@ class CreditApprovalRequest(models.Model):
         "mail.activity.mixin",
         "credit.guarded.mixin",
         "credit.decision.mixin",
+        "credit.batch.mixin",
     ]
     _description = "Credit Approval Request"
     _order = "create_date desc, id desc"
@@ -394,14 +395,20 @@ class CreditApprovalRequest(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_expire_credit_approvals(self):
-        expired = self.search(
-            [
-                ("state", "=", "approved"),
-                ("valid_until", "<", fields.Date.context_today(self)),
-                ("order_id.state", "in", ("draft", "sent")),
-            ]
-        )
+    def _cron_expire_credit_approvals(self, limit=None):
+        """Expire the next batch of approvals past their date (credit.batch.mixin:
+        the scheduler calls again while some are left)."""
+        return self._credit_batch_run(limit)
+
+    def _credit_batch_domain(self):
+        return [
+            ("state", "=", "approved"),
+            ("valid_until", "<", fields.Date.context_today(self)),
+            ("order_id.state", "in", ("draft", "sent")),
+        ]
+
+    def _credit_batch_process(self, records):
+        expired = records
         # Expiry is a decision of the system on a system field (see SYSTEM_FIELDS).
         expired.sudo().write({"state": "expired"})
         notes = {}

@@ -520,21 +520,6 @@ class CreditExposure(models.AbstractModel):
         return result
 
     def _lock_partners(self, partners):
-        """Serialize credit decisions per commercial partner.
-
-        Two transactions confirming orders of the same customer would each see
-        an exposure without the other's order. Writing the customer's lock row
-        makes the second one wait for the first and then fail with a serialization
-        error, which Odoo retries with a fresh snapshot that includes the first order.
-        """
-        if partners.commercial_partner_id:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    INSERT INTO credit_collections_partner_lock (partner_id)
-                    SELECT id FROM unnest(%s::int[]) AS id ORDER BY id
-                        ON CONFLICT (partner_id) DO UPDATE SET partner_id = EXCLUDED.partner_id
-                    """,
-                    partners.commercial_partner_id.ids,
-                )
-            )
+        """Serialize credit decisions per commercial partner (the lock is
+        credit.batch.mixin's, see _credit_lock_customers)."""
+        self.env["credit.batch.mixin"]._credit_lock_customers(partners)

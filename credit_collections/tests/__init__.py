@@ -37,3 +37,4 @@ from . import test_followup_send_recipients
 from . import test_input_bounds
 from . import test_collector_alone
 from . import test_guarded_fields
+from . import test_batch_runner

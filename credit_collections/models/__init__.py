@@ -1,4 +1,5 @@
 from . import credit_guarded_mixin
+
 # Before any file importing credit_approval_request, which inherits them.
 from . import credit_decision_mixin
 from . import credit_batch_mixin

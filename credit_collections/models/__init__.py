@@ -1,7 +1,13 @@
 from . import credit_guarded_mixin
+
+# Before any file importing credit_approval_request, which inherits them.
+from . import credit_decision_mixin
+from . import credit_batch_mixin
 from . import res_company
 from . import res_config_settings
 from . import credit_exposure
+from . import credit_exposure_rules
+from . import credit_exposure_document
 from . import credit_followup_policy
 from . import credit_followup_level
 from . import credit_followup_history

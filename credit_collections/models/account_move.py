@@ -328,50 +328,59 @@ class AccountMove(models.Model):
         )
         if not invoices:
             return
-        is_manager = self.env.user.has_group("credit_collections.group_credit_manager")
-        blocked_messages = []
-        for company, company_invoices in invoices.grouped("company_id").items():
-            engine = self.env["credit.exposure"]
-            partners = company_invoices.commercial_partner_id
-            engine._lock_partners(partners)
-            amounts = {}
-            for invoice in company_invoices:
-                partner_id = invoice.commercial_partner_id.id
-                amounts[partner_id] = amounts.get(partner_id, 0.0) + invoice.amount_total_signed
-            # Draft invoices count in exposure: these ones count as the amount checked.
-            snapshots = engine._get_snapshots(
-                partners,
-                company,
-                orders_amounts=amounts,
-                exclude_moves=company_invoices.ids,
-            )
-            for invoice in company_invoices:
-                snapshot = snapshots[invoice.commercial_partner_id.id]
-                if snapshot["status"] != "blocked":
-                    continue
-                reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
-                if is_manager:
-                    invoice.message_post(
-                        body=self.env._(
-                            "Posted by credit manager %(user)s despite the credit hold:\n"
-                            "%(reasons)s",
-                            user=self.env.user.name,
-                            reasons=reasons,
-                        )
-                    )
-                    continue
-                blocked_messages.append(
-                    self.env._(
-                        "Invoice for %(partner)s (%(amount)s) cannot be posted: the customer "
-                        "is blocked for credit.\n%(reasons)s",
-                        partner=snapshot["partner"].display_name,
-                        amount=format_amount(self.env, invoice.amount_total, invoice.currency_id),
-                        reasons=reasons,
+        engine = self.env["credit.exposure"]
+        engine._lock_partners(invoices.commercial_partner_id)
+        # Invoices posted together stand or fall together: each is checked with
+        # all those of its customer.
+        verdicts = engine._check_documents(invoices, together=True)
+        blocked = invoices.filtered(lambda invoice: verdicts[invoice]["status"] == "blocked")
+        if not blocked:
+            return
+        if self.env["credit.decision.mixin"]._credit_is_manager():
+            for invoice in blocked:
+                invoice.message_post(
+                    body=self.env._(
+                        "Posted by credit manager %(user)s despite the credit hold:\n%(reasons)s",
+                        user=self.env.user.name,
+                        reasons=engine._blocking_reasons_text(verdicts[invoice]),
                     )
                 )
-        if blocked_messages:
-            raise UserError(
-                "\n\n".join(blocked_messages)
-                + "\n\n"
-                + self.env._("What to do: ask a credit manager to post it or to lift the hold.")
-            )
+            return
+        raise UserError(
+            "\n\n".join(invoice._credit_block_message(verdicts[invoice]) for invoice in blocked)
+            + "\n\n"
+            + self.env._("What to do: ask a credit manager to post it or to lift the hold.")
+        )
+
+    def _credit_block_message(self, snapshot):
+        self.ensure_one()
+        return self.env._(
+            "Invoice for %(partner)s (%(amount)s) cannot be posted: the customer "
+            "is blocked for credit.\n%(reasons)s",
+            partner=snapshot["partner"].display_name,
+            amount=format_amount(self.env, self.amount_total, self.currency_id),
+            reasons=self.env["credit.exposure"]._blocking_reasons_text(snapshot),
+        )
+
+    # ------------------------------------------------------------------
+    # Hooks of the document credit check (see credit.exposure._check_documents)
+    # ------------------------------------------------------------------
+
+    def _credit_check_partners(self):
+        return self.commercial_partner_id
+
+    def _credit_check_amounts(self):
+        # Draft invoices count in exposure: these ones count as the amount checked.
+        return {move.id: (move.amount_total_signed, move.company_currency_id) for move in self}
+
+    def _credit_check_exclusions(self):
+        return {"exclude_moves": self.ids}
+
+    def _credit_check_paid_in_advance(self):
+        return False
+
+    def _credit_check_approvals(self):
+        return {}
+
+    def _credit_check_advice(self):
+        return {}, self.env._("ask a credit manager to post it or to lift the hold")

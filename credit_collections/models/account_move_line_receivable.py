@@ -25,6 +25,7 @@ class AccountMoveLine(models.Model):
         as ``line``, their account as ``account``, their partner as ``partner``.
         The conditions match the index account_move_line_credit_open_items_idx.
 
+        :param company: a company, or several (the exposure sums a company's branches)
         :param joins: SQL joined before WHERE
         :param conditions: SQL conditions added with AND
         """
@@ -34,7 +35,7 @@ class AccountMoveLine(models.Model):
               JOIN account_account account ON account.id = line.account_id
               JOIN res_partner partner ON partner.id = line.partner_id
                    %s
-             WHERE line.company_id = %s
+             WHERE line.company_id = ANY(%s)
                AND account.account_type = 'asset_receivable'
                AND line.parent_state = 'posted'
                AND NOT line.reconciled
@@ -42,7 +43,7 @@ class AccountMoveLine(models.Model):
                AND %s
             """,
             joins or SQL(),
-            company.id,
+            company.ids,
             conditions or SQL("TRUE"),
         )
 
@@ -50,7 +51,7 @@ class AccountMoveLine(models.Model):
     def _open_receivable_domain(self, company):
         """The ORM domain of _open_receivable_sql."""
         return [
-            ("company_id", "=", company.id),
+            ("company_id", "in", company.ids),
             ("account_id.account_type", "=", "asset_receivable"),
             ("parent_state", "=", "posted"),
             ("reconciled", "=", False),

@@ -317,10 +317,8 @@ class ResPartner(models.Model):
     def _compute_credit_figures(self):
         company = self.env.company
         commercial = self.commercial_partner_id
-        snapshots = (
-            self.env["credit.exposure"]
-            .with_context(credit_reasons_without_amounts=True)
-            ._get_snapshots(commercial, company)
+        snapshots = self.env["credit.exposure"]._get_snapshots(
+            commercial, company, reasons_without_amounts=True
         )
         for partner in self:
             snapshot = snapshots[partner.commercial_partner_id.id]
@@ -430,9 +428,9 @@ class ResPartner(models.Model):
         number of queries, instead of computing every partner.
         """
         company = self.env.company
-        engine = self.env["credit.exposure"].with_context(credit_reasons_without_amounts=True)
+        engine = self.env["credit.exposure"]
         candidates = self.browse(engine._candidate_partner_ids(company))
-        snapshots = engine._get_snapshots(candidates, company)
+        snapshots = engine._get_snapshots(candidates, company, reasons_without_amounts=True)
         return [pid for pid, snapshot in snapshots.items() if predicate(snapshot)]
 
     @api.model

@@ -212,7 +212,6 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         request_model = self.env["credit.approval.request"]
-        request_model._credit_check_manager()
         self._credit_check_override_segregation()
         if self.state not in ("draft", "sent"):
             raise UserError(
@@ -273,21 +272,19 @@ class SaleOrder(models.Model):
         }
 
     def _credit_check_override_segregation(self):
+        """A credit manager overrides, and under segregation of duties not one who
+        sold, created or asked an approval for the order (credit.decision.mixin)."""
         self.ensure_one()
-        if (
-            self.env.su
-            or not self.company_id.credit_segregation_of_duties
-            or self.env.user not in self._credit_interested_users()
-        ):
-            return
-        raise UserError(
+        self.env["credit.decision.mixin"]._credit_check_decider(
+            self.company_id,
+            self._credit_interested_users(),
             self.env._(
                 "Segregation of duties: %(order)s is an order you sold, created or asked an "
                 "approval for (now or before it was reassigned), so you cannot confirm it "
                 "despite its credit hold. Request a credit approval: another credit manager "
                 "will decide.",
                 order=self.name,
-            )
+            ),
         )
 
     def action_view_credit_approvals(self):

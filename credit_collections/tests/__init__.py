@@ -41,3 +41,4 @@ from . import test_receivable_owners
 from . import test_followup_exclusion_rule
 from . import test_promise_items
 from . import test_company_consistency
+from . import test_batch_runner

@@ -56,6 +56,13 @@ class TestFollowupConcurrency(BaseCase):
             ).unlink()
             partner.unlink()
 
+    def _restore_company(self, values):
+        # The settings were committed: later tests of this database must not see them.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company_id = values.pop("id")
+            env["res.company"].browse(company_id).write(values)
+
     def test_two_runs_at_once_send_the_reminder_once(self):
         barrier = threading.Barrier(2)
         errors = []
@@ -101,6 +108,8 @@ class TestFollowupConcurrency(BaseCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env.ref("base.main_company")
+            settings = ["account_use_credit_limit", "credit_check_over_limit"]
+            self.addCleanup(self._restore_company, company.read(settings)[0])
             company.write({"account_use_credit_limit": True, "credit_check_over_limit": True})
             partner = env["res.partner"].browse(self.partner_id)
             partner.with_company(company).write(

@@ -191,6 +191,18 @@ class CreditInterestRun(models.Model):
         may change the run itself (a credit manager of its company) runs it."""
         self.check_access("write")
 
+    def _stop_for_settings(self, error):
+        """Stop today's run of a company whose settings are incomplete, saying
+        what to fill in; the scheduled action tries again tomorrow."""
+        reason = str(error.args[0]) if error.args else str(error)
+        today = fields.Date.context_today(self)
+        # The run's own outcome (see RUN_SYSTEM_FIELDS).
+        run = self.sudo()
+        if run.stop_reason != reason or run.stopped_date != today:
+            run.write({"stop_reason": reason, "stopped_date": today})
+            run.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        _logger.warning("Late interest run of %s stopped: %s", run.company_id.name, reason)
+
     def _stop_if_rate_missing(self):
         """Stop the run when its company's reference has no rate for a half-year
         it charges, rather than charge it at an older rate: say why on the run
@@ -740,8 +752,19 @@ class CreditInterestRun(models.Model):
         if run._stop_if_rate_missing():
             self.env["ir.cron"]._notify_progress(done=0, remaining=len(due) - 1)
             return
-        company._credit_interest_check_settings()
-        count, more = run._process_batch(limit)
+        try:
+            # Inside the savepoint: a company whose settings are incomplete is
+            # stopped, said on its run, and the later companies go on.
+            with self.env.cr.savepoint():
+                company._credit_interest_check_settings()
+                count, more = run._process_batch(limit)
+        except (errors.SerializationFailure, errors.DeadlockDetected):
+            raise
+        except ValidationError as error:
+            self.env.invalidate_all()
+            run._stop_for_settings(error)
+            self.env["ir.cron"]._notify_progress(done=0, remaining=len(due) - 1)
+            return
         self.env["ir.cron"]._notify_progress(done=count, remaining=int(more) + len(due) - 1)
 
 

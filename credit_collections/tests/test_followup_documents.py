@@ -38,7 +38,7 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         cls.disputed = cls._create_invoice(cls.customer, 700.0, days_overdue=12)
         cls.disputed.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"
-        ).followup_excluded = True
+        )._followup_exclude("Disputed by the customer")
         cls.not_due = cls._create_invoice(cls.customer, 80.0, days_overdue=-2)
 
     # ------------------------------------------------------------------

@@ -168,7 +168,7 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
         invoice = self._create_invoice(self.customer, 100.0, days_overdue=40)
         order = self._create_order(self.customer, 10.0)
         self.assertEqual(order.credit_status, "blocked")
-        invoice.followup_excluded = True
+        invoice.write({"followup_excluded": True, "followup_exclusion_reason": "Disputed"})
         order.invalidate_recordset()
         self.assertEqual(order.credit_status, "ok")
 

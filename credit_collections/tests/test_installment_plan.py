@@ -478,7 +478,7 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         with self.assertRaisesRegex(ValidationError, "already in plan"):
             self._plan()
         disputed = self._create_invoice(self.debtor, 50.0, days_overdue=5)
-        self._receivable(disputed).followup_excluded = True
+        self._receivable(disputed)._followup_exclude("Disputed by the customer")
         with self.assertRaisesRegex(ValidationError, "disputed"):
             self._plan(moves=disputed)
         self.assertEqual(self._plan(moves=disputed, disputed_confirmed=True).amount_total, 50.0)

@@ -158,6 +158,22 @@ class AccountMoveLine(models.Model):
                     items=others[0].display_name,
                 )
             )
+        vals = self._followup_check_exclusion_reason(vals)
+        _logger.info(
+            "Follow-up exclusion of items %s set to %s by user %s",
+            self.ids,
+            vals,
+            self.env.uid,
+        )
+        # sudo: the exclusion fields only, checked above (see the docstring).
+        return self.sudo().write(vals)
+
+    def _followup_check_exclusion_reason(self, vals):
+        """The values of an exclusion once its reason is judged: an excluded item
+        has a reason, an item followed up has none.
+
+        :return: the values to write
+        """
         vals = dict(vals)
         if "followup_excluded" in vals and not vals["followup_excluded"]:
             vals["followup_exclusion_reason"] = False
@@ -167,6 +183,14 @@ class AccountMoveLine(models.Model):
             if "followup_exclusion_reason" in vals
             else excluded.mapped("followup_exclusion_reason")
         )
+        if vals.get("followup_exclusion_reason") and self - excluded:
+            raise ValidationError(
+                self.env._(
+                    "Exclusion Reason: %(item)s is followed up; exclude it from follow-ups "
+                    "to give a reason.",
+                    item=(self - excluded)[0].move_id.name or (self - excluded)[0].display_name,
+                )
+            )
         if excluded and not all((reason or "").strip() for reason in reasons):
             raise ValidationError(
                 self.env._(
@@ -175,14 +199,7 @@ class AccountMoveLine(models.Model):
                     item=excluded[0].move_id.name or excluded[0].display_name,
                 )
             )
-        _logger.info(
-            "Follow-up exclusion of items %s set to %s by user %s",
-            self.ids,
-            vals,
-            self.env.uid,
-        )
-        # sudo: the exclusion fields only, checked above (see the docstring).
-        return self.sudo().write(vals)
+        return vals
 
     # ------------------------------------------------------------------
     # Actions

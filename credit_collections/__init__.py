@@ -2,6 +2,7 @@ from odoo.tools import SQL
 
 from . import controllers
 from . import models
+from . import demo
 from . import report
 from . import wizards
 

@@ -28,6 +28,11 @@ from . import credit_interest_run
 from . import credit_interest_accrual
 from . import account_payment_term
 from . import credit_installment_plan
+from . import credit_installment_plan_schedule
+from . import credit_installment_plan_proposal
+from . import credit_installment_plan_activation
+from . import credit_installment_plan_cancel
+from . import credit_installment_plan_check
 from . import credit_installment_line
 from . import mail_mail
 from . import credit_interest_reference_rate

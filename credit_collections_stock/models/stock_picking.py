@@ -122,6 +122,7 @@ class StockPicking(models.Model):
         by its own destination, its moves' or its move lines'. Dropshipments (from
         the vendor, goods the company never held) do not."""
         self.ensure_one()
+        # sudo: every move and location counts, whoever validates the transfer.
         picking = self.sudo()
         destinations = (
             picking.location_dest_id
@@ -173,6 +174,7 @@ class StockPicking(models.Model):
         already), unless a credit manager overrode the hold on this delivery or its
         sales order has a credit approval still valid for the order's amount.
         """
+        # sudo: an override recorded by a credit manager counts, whoever validates.
         deliveries = self._credit_deliveries_to_check().filtered(
             lambda picking: not picking.sudo().credit_override_user_id
         )
@@ -204,6 +206,7 @@ class StockPicking(models.Model):
         return bool(order) and order._credit_is_paid_in_advance()
 
     def _credit_check_approvals(self):
+        # sudo: the approvals of the orders decide, whoever validates (see _credit_orders).
         orders = (
             self.env["sale.order"].sudo().union(*(picking._credit_orders() for picking in self))
         )

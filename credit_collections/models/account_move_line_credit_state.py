@@ -25,8 +25,10 @@ class AccountMoveLine(models.Model):
         # Receivable items only: the states sum nothing else.
         return SQL(
             "SELECT partner.commercial_partner_id AS partner_id, line.company_id "
-            "FROM account_move_line line JOIN res_partner partner ON partner.id = line.partner_id "
-            "WHERE line.id = ANY(%s) AND line.account_type = %s",
+            "FROM account_move_line line "
+            "JOIN res_partner partner ON partner.id = line.partner_id "
+            "JOIN account_account account ON account.id = line.account_id "
+            "WHERE line.id = ANY(%s) AND account.account_type = %s",
             ids,
             "asset_receivable",
         )

@@ -127,8 +127,8 @@ class CreditCustomerState(models.Model):
         on its status fields are."""
         self._credit_refresh(company)
         return SQL(
-            "SELECT state.partner_id FROM credit_customer_state state "
-            "WHERE state.company_id = %s AND %s",
+            "(SELECT state.partner_id FROM credit_customer_state state "
+            "WHERE state.company_id = %s AND %s)",
             company.id,
             condition,
         )

@@ -80,7 +80,7 @@ class ResPartner(models.Model):
         if operator not in DAYS_SQL_OPERATORS or not isinstance(value, int):
             raise NotImplementedError(self.env._("Unsupported search on oldest overdue days."))
         today = fields.Date.context_today(self)
-        days = SQL("(%s::date - state.oldest_overdue_date)", today)
+        days = SQL("(%s - state.oldest_overdue_date)", today)
         matches = SQL("%s %s %s", days, DAYS_SQL_OPERATORS[operator], value)
         if DAYS_COMPARISONS[operator](0, value):
             # Customers with nothing overdue (0 days) match too.

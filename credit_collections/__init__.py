@@ -7,6 +7,11 @@ from . import report
 from . import wizards
 
 
+def post_init_hook(env):
+    # Customers invoiced before the install get their state.
+    env["credit.customer.state"]._credit_create_missing_states()
+
+
 def uninstall_hook(env):
     # The table credit.exposure creates for confirmations to wait on each other,
     # which no model owns (see credit.exposure.init).

@@ -3,6 +3,8 @@ from . import credit_guarded_mixin
 # Before any file importing credit_approval_request, which inherits them.
 from . import credit_decision_mixin
 from . import credit_batch_mixin
+from . import credit_customer_state
+from . import credit_customer_state_source
 from . import res_company
 from . import res_config_settings
 from . import credit_exposure
@@ -17,6 +19,9 @@ from . import account_move_line
 from . import account_move_line_receivable
 from . import res_partner
 from . import res_partner_followup
+from . import res_partner_credit_actions
+from . import res_partner_credit_aging
+from . import res_partner_credit_state
 from . import credit_approval_request
 from . import sale_order
 from . import sale_order_credit_approval
@@ -38,3 +43,10 @@ from . import mail_mail
 from . import credit_interest_reference_rate
 from . import credit_interest_compensation
 from . import payment_transaction
+from . import account_move_line_credit_state
+from . import account_move_credit_state
+from . import sale_order_credit_state
+from . import sale_order_line_credit_state
+from . import credit_promise_credit_state
+from . import credit_installment_plan_credit_state
+from . import res_company_credit_state

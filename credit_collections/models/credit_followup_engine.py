@@ -47,7 +47,8 @@ class CreditFollowupEngine(models.AbstractModel):
         if not levels:
             return []
         horizon = fields.Date.context_today(self) - timedelta(days=min(levels.mapped("delay")))
-        self.env["res.partner"].flush_model(["commercial_partner_id", "followup_level_id"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env["credit.customer.state"].flush_model(["followup_level_id"])
         self.env["account.move.line"].flush_model()
         chased = self.env["account.move.line"]._chased_receivable_sql(
             company, SQL("line.date_maturity <= %s", horizon)
@@ -58,15 +59,15 @@ class CreditFollowupEngine(models.AbstractModel):
                 SELECT id FROM (
                     SELECT partner.commercial_partner_id AS id %(chased)s
                      UNION
-                    SELECT partner.id FROM res_partner partner
-                     WHERE partner.followup_level_id ->> %(company_key)s IS NOT NULL
+                    SELECT state.partner_id FROM credit_customer_state state
+                     WHERE state.company_id = %(company)s AND state.followup_level_id IS NOT NULL
                 ) candidate
                  WHERE id > %(after)s
               ORDER BY id
                  LIMIT %(limit)s
                 """,
                 chased=chased,
-                company_key=str(company.id),
+                company=company.id,
                 after=after,
                 limit=limit,
             )
@@ -81,8 +82,47 @@ class CreditFollowupEngine(models.AbstractModel):
         """
         partners = partners.commercial_partner_id.with_company(company)
         today = fields.Date.context_today(self)
+        facts_of = self._prepare_all_facts(partners, company, today)
+        for provider in self._get_fact_providers():
+            provider(partners, company, facts_of)
+        rules = self._get_status_rules()
+        states = {}
+        for partner in partners:
+            facts = facts_of[partner.id]
+            status = next((status for rule in rules if (status := rule(facts))), "no_action")
+            states[partner.id] = self._prepare_state(facts, status, today)
+        return states
+
+    def _prepare_all_facts(self, partners, company, today):
+        """{partner id: facts} from the customers' receivable items and levels."""
         figures = self.env["account.move.line"]._followup_figures(partners, company)
-        # Promises and policies count for the status whoever looks at it.
+        default_policy = self.env["credit.followup.policy"].sudo()._get_company_default(company)
+        levels_of = {}
+        facts_of = {}
+        for partner in partners:
+            policy = partner.followup_policy_id or default_policy
+            if policy not in levels_of:
+                levels_of[policy] = policy._get_levels()
+            facts_of[partner.id] = self._prepare_facts(
+                partner, levels_of[policy], figures.get(partner.id, {}), today
+            )
+        return facts_of
+
+    # ------------------------------------------------------------------
+    # Fact providers
+    # ------------------------------------------------------------------
+
+    def _get_fact_providers(self):
+        """What else the status rules decide on, beyond the receivable items: each
+        provider takes (partners, company, facts_of: {partner id: facts}) and adds
+        or changes the facts of all the partners at once, in one query. Override
+        to add facts (disputes, risk scores, credit applications) and a status
+        rule reading them."""
+        return [self._facts_promises, self._facts_defaulted_plans]
+
+    def _facts_promises(self, partners, company, facts_of):
+        """ "promised": the customer promised to pay and the date has not passed."""
+        # Promises count for the status whoever looks at it.
         promised = {
             partner.id
             for (partner,) in self.env["credit.promise"]
@@ -92,48 +132,36 @@ class CreditFollowupEngine(models.AbstractModel):
                     ("partner_id", "in", partners.ids),
                     ("company_id", "=", company.id),
                     ("state", "=", "open"),
-                    ("promised_date", ">=", today),
+                    ("promised_date", ">=", fields.Date.context_today(self)),
                 ],
                 ["partner_id"],
             )
         }
+        for partner_id, facts in facts_of.items():
+            facts["promised"] = partner_id in promised
+
+    def _facts_defaulted_plans(self, partners, company, facts_of):
+        """A defaulted installment plan escalates the customer's follow-up, when
+        the company says so (see _escalate_defaulted_plan)."""
+        if not company.credit_plan_default_escalates:
+            return
         # Defaulted plans count for the status whoever looks at it.
         defaulted = (
-            {
-                partner.id: date_defaulted
-                for partner, date_defaulted in self.env["credit.installment.plan"]
-                .sudo()
-                ._read_group(
-                    [
-                        ("partner_id", "in", partners.ids),
-                        ("company_id", "=", company.id),
-                        ("state", "=", "defaulted"),
-                    ],
-                    ["partner_id"],
-                    ["date_defaulted:max"],
-                )
-            }
-            if company.credit_plan_default_escalates
-            else {}
-        )
-        default_policy = self.env["credit.followup.policy"].sudo()._get_company_default(company)
-        levels_of = {}
-        states = {}
-        for partner in partners:
-            policy = partner.followup_policy_id or default_policy
-            if policy not in levels_of:
-                levels_of[policy] = policy._get_levels()
-            levels = levels_of[policy]
-            facts = self._prepare_facts(partner, levels, figures.get(partner.id, {}), today)
-            facts["promised"] = partner.id in promised
-            if partner.id in defaulted:
-                self._escalate_defaulted_plan(facts, defaulted[partner.id])
-            status = next(
-                (status for rule in self._get_status_rules() if (status := rule(facts))),
-                "no_action",
+            self.env["credit.installment.plan"]
+            .sudo()
+            ._read_group(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("company_id", "=", company.id),
+                    ("state", "=", "defaulted"),
+                ],
+                ["partner_id"],
+                ["date_defaulted:max"],
             )
-            states[partner.id] = self._prepare_state(facts, status, today)
-        return states
+        )
+        for partner, date_defaulted in defaulted:
+            if partner.id in facts_of:
+                self._escalate_defaulted_plan(facts_of[partner.id], date_defaulted)
 
     def _prepare_facts(self, partner, levels, figures, today):
         """What the status rules decide on, for one customer."""
@@ -169,6 +197,8 @@ class CreditFollowupEngine(models.AbstractModel):
             "next_level": next_level,
             "next_date": next_date,
             "due_level": Level if current.manual_action else due_level,
+            # Set by the fact providers (see _get_fact_providers).
+            "promised": False,
         }
 
     def _climb_one_level(self, partner, levels, current, days, today):
@@ -258,7 +288,7 @@ class CreditFollowupEngine(models.AbstractModel):
         )
 
     def _status_promised(self, facts):
-        return "promised" if facts["promised"] else None
+        return "promised" if facts.get("promised") else None
 
     def _status_reconcile(self, facts):
         return "reconcile" if facts["credits_cover_overdue"] else None

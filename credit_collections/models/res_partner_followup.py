@@ -42,24 +42,6 @@ class ResPartner(models.Model):
             origin = partner._origin
             partner.followup_line_ids = origin._get_followup_lines() if origin else False
 
-    def _search_followup_status(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(self.env._("Unsupported search on follow-up status."))
-        values = {value} if operator in ("=", "!=") else set(value)
-        engine = self.env["credit.followup.engine"]
-        company = self.env.company
-        candidates = self.browse(engine._candidate_partner_ids(company))
-        states = engine._get_states(candidates, company)
-        if "no_action" in values:
-            others = [pid for pid, state in states.items() if state["status"] not in values]
-            domain = [("commercial_partner_id", "not in", others)]
-        else:
-            matching = [pid for pid, state in states.items() if state["status"] in values]
-            domain = [("commercial_partner_id", "in", matching)]
-        if operator in ("!=", "not in"):
-            domain = ["!", *domain]
-        return domain
-
     def action_view_followup_history(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

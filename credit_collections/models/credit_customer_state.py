@@ -177,6 +177,7 @@ class CreditCustomerState(models.Model):
                 )
             )
         for model_name, ids in stale.items():
+            # sudo: which customers the changed records concern, whoever changed them.
             model = self.env[model_name].sudo()
             model.flush_model()
             selects.append(model._credit_state_pairs_sql(list(ids)))
@@ -237,6 +238,7 @@ class CreditCustomerState(models.Model):
             )
             for company_id, partner_ids in rows:
                 company = self.env["res.company"].browse(company_id)
+                # sudo: the state is the system's, recomputed whoever reads it.
                 self.sudo()._credit_recompute(
                     self.env["res.partner"].browse(partner_ids), company, today
                 )
@@ -389,7 +391,8 @@ class CreditCustomerState(models.Model):
     def _credit_create_missing_states(self):
         """Give every customer with credit activity its (stale) state, in every
         company: at install and upgrade, when the events did not see it come."""
-        for company in self.env["res.company"].sudo().search([]):
+        # sudo: every company, whoever upgrades; companies are few (no limit).
+        for company in self.env["res.company"].sudo().search([]):  # pylint: disable=no-search-all
             candidates = set(self.env["credit.exposure"]._candidate_partner_ids(company))
             candidates |= set(self.env["credit.followup.engine"]._candidate_partner_ids(company))
             if candidates:
@@ -403,4 +406,5 @@ class CreditCustomerState(models.Model):
     def _cron_refresh_states(self):
         """Recompute every state computed for another day, company by company:
         the searches of the day then find them fresh."""
+        # sudo: every active company, whoever runs the scheduled action.
         self._credit_refresh(self.env["res.company"].sudo().search([("active", "=", True)]))

@@ -96,6 +96,7 @@ class CreditFollowupEngine(models.AbstractModel):
     def _prepare_all_facts(self, partners, company, today):
         """{partner id: facts} from the customers' receivable items and levels."""
         figures = self.env["account.move.line"]._followup_figures(partners, company)
+        # sudo: the company's default policy decides, whoever runs the follow-ups.
         default_policy = self.env["credit.followup.policy"].sudo()._get_company_default(company)
         levels_of = {}
         facts_of = {}

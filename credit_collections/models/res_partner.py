@@ -469,8 +469,10 @@ class ResPartner(models.Model):
         partners = self.sudo()
         audited = [name for name in CREDIT_AUDITED_FIELDS if name in credit_vals]
         before = {partner.id: {name: partner[name] for name in audited} for partner in partners}
+        # pylint: disable-next=super-method-mismatch
         result = super(ResPartner, partners).write(credit_vals)
         if other_vals:
+            # pylint: disable-next=super-method-mismatch
             result = super().write(other_vals) and result
         partners._credit_log_changes(before, reason)
         return result

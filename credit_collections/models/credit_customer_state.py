@@ -54,7 +54,12 @@ class CreditCustomerState(models.Model):
     _rec_name = "partner_id"
 
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade")
     currency_id = fields.Many2one(related="company_id.currency_id")

@@ -12,7 +12,11 @@ from . import credit_exposure_rules
 from . import credit_exposure_document
 from . import credit_followup_policy
 from . import credit_followup_level
+from . import credit_payment_instructions
 from . import credit_followup_history
+from . import credit_followup_history_mail
+from . import credit_followup_history_letter
+from . import credit_followup_history_actions
 from . import credit_promise
 from . import credit_followup_engine
 from . import account_move_line

@@ -3,6 +3,7 @@ from . import credit_guarded_mixin
 # Before any file importing credit_approval_request, which inherits them.
 from . import credit_decision_mixin
 from . import credit_batch_mixin
+from . import credit_bounded_mixin
 from . import credit_customer_state
 from . import credit_customer_state_source
 from . import res_company

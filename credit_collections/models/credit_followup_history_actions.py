@@ -166,6 +166,13 @@ class CreditFollowupHistory(models.Model):
         """Schedule the collectors' activities, replacing the open ones of the same
         type and user on the customer, and link each to its history.
 
+        The one place the follow-ups create activities, all of a batch in one
+        create, as activity_schedule does for its records: activity_schedule
+        gives every record of a call the same summary, note and user, and these
+        activities name each customer's own (its collector, the address that
+        bounced). One call per customer cost 6 queries per customer (a batch of
+        10 customers without an email address: 110 queries instead of 85).
+
         :param requests: [(history, level or None (a to-do), summary, note)]
         """
         todo = self.env.ref("mail.mail_activity_data_todo")

@@ -18,8 +18,10 @@ class CreditPaymentInstructions(models.AbstractModel):
     emails and letters (credit.followup.history), statements and portal pages
     of a customer without any follow-up. What it is handed is a customer, a
     company, a currency and an amount, and the invoices paid when there are
-    some; the QWeb templates ``credit_collections.payment_instructions`` and
-    ``credit_collections.credit_signature`` print its answers.
+    some. The QWeb templates ``credit_collections.followup_payment_instructions``
+    and ``credit_collections.followup_signature`` print its answers, for a
+    follow-up or, given ``payment`` and ``payment_company`` (``signer`` and
+    ``signature_company``), for none.
     """
 
     _name = "credit.payment.instructions"

@@ -333,7 +333,7 @@ class TestPaymentInstructionsWithoutFollowup(CreditCollectionsCommon):
         # 1,234.567 due: the link asks for it to the cent, 1,234.57.
         payment = owner._get_payment_instructions(customer, company, usd, 1234.567, with_qr=True)
         body = self.env["ir.qweb"]._render(
-            "credit_collections.payment_instructions",
+            "credit_collections.followup_payment_instructions",
             {"payment": payment, "payment_company": company, "payment_print": True},
         )
         text = " ".join(html.fromstring(body).text_content().split())
@@ -370,7 +370,7 @@ class TestPaymentInstructionsWithoutFollowup(CreditCollectionsCommon):
         signer = owner._get_signer(customer)
         self.assertEqual(signer, self.collector)
         body = self.env["ir.qweb"]._render(
-            "credit_collections.credit_signature",
+            "credit_collections.followup_signature",
             {"signer": signer, "signature_company": company},
         )
         text = " ".join(html.fromstring(body).text_content().split())

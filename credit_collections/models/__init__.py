@@ -3,6 +3,7 @@ from . import credit_guarded_mixin
 # Before any file importing credit_approval_request, which inherits them.
 from . import credit_decision_mixin
 from . import credit_batch_mixin
+from . import credit_bounded_mixin
 from . import credit_customer_state
 from . import credit_customer_state_source
 from . import res_company
@@ -12,7 +13,11 @@ from . import credit_exposure_rules
 from . import credit_exposure_document
 from . import credit_followup_policy
 from . import credit_followup_level
+from . import credit_payment_instructions
 from . import credit_followup_history
+from . import credit_followup_history_mail
+from . import credit_followup_history_letter
+from . import credit_followup_history_actions
 from . import credit_promise
 from . import credit_followup_engine
 from . import account_move_line

@@ -94,6 +94,12 @@ class CreditInstallmentPlan(models.Model):
         )
         return self.browse(list(changes))
 
+    def _credit_batch_advance(self, batch, remaining):
+        # Most days nothing changes: the cursor (read from the cache) stays at
+        # the start without writing it again.
+        if batch or self._credit_batch_cursor():
+            super()._credit_batch_advance(batch, remaining)
+
     def _credit_batch_process(self, records):
         """Apply today's change to each plan of the batch, decided again here (the
         batch may be processed later, as a job) for the customers no concurrent
@@ -109,8 +115,9 @@ class CreditInstallmentPlan(models.Model):
                 "Plan check: plans %s passed, their customers are being worked on",
                 (records - plans).ids,
             )
-        changes, _more = self._get_plans_to_update(today, len(plans), plans.ids)
-        self._apply_state_changes(changes, today)
+        if plans:
+            changes, _more = self._get_plans_to_update(today, len(plans), plans.ids)
+            self._apply_state_changes(changes, today)
 
     def _lock_plan_customers(self):
         """Tell the daily check that this transaction works on the plans'

@@ -119,6 +119,34 @@ class TestInstallmentPlanCheck(CreditCollectionsCommon):
         self.assertRecordValues(bad, [{"state": "defaulted", "date_defaulted": self.day_16.date()}])
         self.assertTrue(bad.activity_ids)
 
+    def _queries_to_default(self, plans):
+        """Queries of the check defaulting plans alone (rolled back afterwards)."""
+        savepoint = self.env.cr.savepoint()
+        try:
+            (self.plans - plans).sudo().write({"state": "cancelled"})
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            with freeze_time(self.day_16):
+                self._check()
+                self.env.flush_all()
+            count = self.env.cr.sql_log_count - before
+            self.assertEqual(plans.mapped("state"), ["defaulted"] * len(plans))
+        finally:
+            savepoint.close(rollback=True)
+            self.env.invalidate_all()
+        return count
+
+    def test_the_check_costs_as_many_queries_for_one_plan_as_for_three(self):
+        with freeze_time(self.day_16 - timedelta(days=10)):
+            # Nothing to change yet (and the caches warm).
+            self.assertEqual(self._check(), (self.plans.browse(), 0))
+            with self.assertQueryCount(1):
+                self._check()
+        self.assertEqual(
+            self._queries_to_default(self.plans[:1]), self._queries_to_default(self.plans)
+        )
+
     def test_the_check_never_commits(self):
         progress_id, _progress = self._progress()
         with freeze_time(self.day_16), patch.object(type(self.env.cr), "commit") as commit:

@@ -97,8 +97,9 @@ class CreditInstallmentPlan(models.Model):
     def _credit_batch_advance(self, batch, remaining):
         # Most days nothing changes: the cursor (read from the cache) stays at
         # the start without writing it again.
-        if batch or self._credit_batch_cursor():
-            super()._credit_batch_advance(batch, remaining)
+        if not batch and not self._credit_batch_cursor():
+            return None
+        return super()._credit_batch_advance(batch, remaining)
 
     def _credit_batch_process(self, records):
         """Apply today's change to each plan of the batch, decided again here (the

@@ -55,6 +55,7 @@ class CreditInstallmentPlan(models.Model):
         open_items = plan.line_ids.move_line_id.filtered(lambda item: not item.reconciled)
         if not open_items:
             return
+        unpaid = sum(open_items.mapped("amount_residual_currency"))
         move = (
             self.env["account.move"]
             .sudo()
@@ -63,7 +64,7 @@ class CreditInstallmentPlan(models.Model):
         move.action_post()
         plan._reconcile_pairs(move.line_ids.filtered("credit_installment_source_id"))
         plan.cancel_move_id = move
-        plan._log_cancellation(move, sum(open_items.mapped("amount_residual_currency")))
+        plan._log_cancellation(move, unpaid)
 
     def _get_owed_sources(self, open_items):
         """What each source item owes again once the plan is cancelled, the

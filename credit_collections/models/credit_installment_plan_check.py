@@ -95,9 +95,9 @@ class CreditInstallmentPlan(models.Model):
         return self.browse(list(changes))
 
     def _credit_batch_advance(self, batch, remaining):
-        # Most days nothing changes: the cursor (read from the cache) stays at
-        # the start without writing it again.
-        if not batch and not self._credit_batch_cursor():
+        # Most runs are one batch, most days an empty one: a cursor that does not
+        # move (read from the cache) is not written again.
+        if (batch[-1].id if batch and remaining else 0) == self._credit_batch_cursor():
             return None
         return super()._credit_batch_advance(batch, remaining)
 

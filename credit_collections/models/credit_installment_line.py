@@ -50,6 +50,7 @@ class CreditInstallmentLine(models.Model):
     @api.depends(
         "amount",
         "date_due",
+        "move_line_id.amount_residual",
         "move_line_id.amount_residual_currency",
         "move_line_id.date_maturity",
         "move_line_id.reconciled",
@@ -59,7 +60,6 @@ class CreditInstallmentLine(models.Model):
         for line in self:
             item = line.move_line_id
             line.amount_residual = item.amount_residual_currency if item else line.amount
-            due = item.date_maturity if item else line.date_due
             if item and item.reconciled:
                 line.state = "paid"
                 line.paid_date = max(
@@ -67,7 +67,14 @@ class CreditInstallmentLine(models.Model):
                     default=False,
                 )
             else:
-                line.state = "overdue" if due and due < today else "open"
+                # A posted installment is overdue as any receivable item is; a
+                # planned one when its date has passed.
+                overdue = (
+                    item._credit_is_overdue(today)
+                    if item
+                    else bool(line.date_due and line.date_due < today)
+                )
+                line.state = "overdue" if overdue else "open"
                 line.paid_date = False
 
     @api.model_create_multi

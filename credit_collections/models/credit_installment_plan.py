@@ -110,6 +110,14 @@ class CreditInstallmentPlan(models.Model):
         check_company=True,
         copy=False,
     )
+    allowed_source_line_ids = fields.Many2many(
+        "account.move.line",
+        compute="_compute_allowed_source_line_ids",
+        string="Items to Reschedule",
+        help="The items a draft plan may reschedule: the open items its customer owes in "
+        "the plan's company and currency (disputed ones too when Include Disputed Items "
+        "is ticked).",
+    )
     source_amount = fields.Monetary(
         string="Rescheduled Balance",
         compute="_compute_source_amount",
@@ -198,6 +206,46 @@ class CreditInstallmentPlan(models.Model):
         for plan in self:
             plan.access_url = f"/my/plans/{plan.id}"
 
+    @api.depends("state", "partner_id", "company_id", "currency_id", "disputed_confirmed")
+    def _compute_allowed_source_line_ids(self):
+        Line = self.env["account.move.line"]
+        for plan in self:
+            # Only a draft's items change: nothing to offer on the others.
+            plan.allowed_source_line_ids = (
+                Line.search(plan._allowed_source_lines_domain(), order="date_maturity, id")
+                if plan.state == "draft" and plan.partner_id and plan.company_id
+                else Line
+            )
+
+    def _allowed_source_lines_domain(self):
+        """The items the plan may reschedule: open receivable items (see
+        account.move.line._open_receivable_domain) its customer owes in the
+        plan's company and currency, the disputed ones only when the plan
+        includes them. _check_items holds RPC to the same."""
+        self.ensure_one()
+        Line = self.env["account.move.line"]
+        company = self.company_id
+        return [
+            *(
+                Line._open_receivable_domain(company)
+                if self.disputed_confirmed
+                else Line._chased_receivable_domain(company)
+            ),
+            ("amount_residual", ">", 0),
+            ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
+            ("currency_id", "=", self.currency_id.id),
+        ]
+
+    @api.model
+    def _filter_reschedulable(self, items):
+        """The items among these that a plan may reschedule at all: open
+        receivable items with an amount the customer owes (the record predicate
+        of _allowed_source_lines_domain, whatever the customer, company and
+        currency)."""
+        return items.filtered(
+            lambda item: item._credit_is_open_receivable() and item.amount_residual > 0
+        )
+
     @api.depends("source_line_ids")
     def _compute_source_amount(self):
         for plan in self:
@@ -265,10 +313,20 @@ class CreditInstallmentPlan(models.Model):
 
     def _check_items(self, items):
         """The items a plan may reschedule: open receivable items of its customer,
-        company, currency and account, in no other running plan."""
+        company, currency and account, in no other running plan. Judged whatever
+        the caller may read of them (an RPC call naming another company's item is
+        refused as the form would refuse it)."""
         self.ensure_one()
         if not items:
             return
+        # sudo: judge the items whatever the caller may read of them.
+        items = items.sudo()
+        self._check_items_in_no_other_plan(items)
+        self._check_items_open(items)
+        self._check_items_disputed(items)
+        self._check_items_unmixed(items)
+
+    def _check_items_in_no_other_plan(self, items):
         # sudo: another collector's running plan counts too, whoever can read it.
         other = (
             self.sudo()
@@ -289,14 +347,9 @@ class CreditInstallmentPlan(models.Model):
                     plan=other.name,
                 )
             )
-        wrong = items.filtered(
-            lambda item: (
-                item.account_id.account_type != "asset_receivable"
-                or item.parent_state != "posted"
-                or item.reconciled
-                or item.amount_residual_currency <= 0
-            )
-        )
+
+    def _check_items_open(self, items):
+        wrong = items - self._filter_reschedulable(items)
         if wrong:
             raise ValidationError(
                 self.env._(
@@ -305,6 +358,8 @@ class CreditInstallmentPlan(models.Model):
                     items=", ".join(wrong.mapped("display_name")),
                 )
             )
+
+    def _check_items_disputed(self, items):
         disputed = items.filtered("followup_excluded")
         if disputed and not self.disputed_confirmed:
             raise ValidationError(
@@ -314,6 +369,8 @@ class CreditInstallmentPlan(models.Model):
                     items=", ".join(disputed.mapped("display_name")),
                 )
             )
+
+    def _check_items_unmixed(self, items):
         for label, values in (
             (self.env._("customers"), items.partner_id.commercial_partner_id | self.partner_id),
             (self.env._("companies"), items.company_id | self.company_id),
@@ -403,14 +460,7 @@ class CreditInstallmentPlan(models.Model):
     def _action_new_for_items(self, items):
         """The form of a new plan rescheduling these items (open receivable
         items of one customer), nothing saved yet."""
-        items = items.filtered(
-            lambda item: (
-                item.account_id.account_type == "asset_receivable"
-                and item.parent_state == "posted"
-                and not item.reconciled
-                and item.amount_residual_currency > 0
-            )
-        )
+        items = self._filter_reschedulable(items)
         if not items:
             raise UserError(
                 self.env._("Nothing to reschedule: there is no open amount the customer owes.")

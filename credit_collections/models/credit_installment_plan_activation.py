@@ -256,9 +256,6 @@ class CreditInstallmentPlan(models.Model):
                     "Set the journal of installment plans in Settings > Credit & Collections."
                 )
             )
-        account = items.account_id
-        balance_total = sum(items.mapped("amount_residual"))
-        amount_total = sum(items.mapped("amount_residual_currency"))
         line_vals = [
             {
                 "name": self.env._(
@@ -275,25 +272,6 @@ class CreditInstallmentPlan(models.Model):
             }
             for item in items
         ]
-        installments = self.line_ids.sorted(lambda line: (line.sequence, line.id))
-        company_currency = self.company_id.currency_id
-        balances = [
-            company_currency.round(balance_total * line.amount / amount_total)
-            for line in installments[:-1]
-        ]
-        balances.append(company_currency.round(balance_total - sum(balances)))
-        line_vals += [
-            {
-                "name": line._get_label(),
-                "account_id": account.id,
-                "partner_id": self.partner_id.id,
-                "currency_id": self.currency_id.id,
-                "amount_currency": line.amount,
-                "balance": balance,
-                "date_maturity": line.date_due,
-            }
-            for line, balance in zip(installments, balances, strict=True)
-        ]
         return {
             "move_type": "entry",
             "journal_id": journal.id,
@@ -302,8 +280,38 @@ class CreditInstallmentPlan(models.Model):
             "ref": self.name,
             "currency_id": self.currency_id.id,
             "credit_installment_plan_id": self.id,
-            "line_ids": [Command.create(vals) for vals in line_vals],
+            "line_ids": [
+                Command.create(vals)
+                for vals in line_vals + self._prepare_installment_line_vals(items)
+            ],
         }
+
+    def _prepare_installment_line_vals(self, items):
+        """A debit line per installment, due on its date, for its amount; the
+        installments share the items' company-currency balance in proportion to
+        their amounts, the rounding remainder on the last."""
+        self.ensure_one()
+        balance_total = sum(items.mapped("amount_residual"))
+        amount_total = sum(items.mapped("amount_residual_currency"))
+        installments = self.line_ids.sorted(lambda line: (line.sequence, line.id))
+        company_currency = self.company_id.currency_id
+        balances = [
+            company_currency.round(balance_total * line.amount / amount_total)
+            for line in installments[:-1]
+        ]
+        balances.append(company_currency.round(balance_total - sum(balances)))
+        return [
+            {
+                "name": line._get_label(),
+                "account_id": items.account_id.id,
+                "partner_id": self.partner_id.id,
+                "currency_id": self.currency_id.id,
+                "amount_currency": line.amount,
+                "balance": balance,
+                "date_maturity": line.date_due,
+            }
+            for line, balance in zip(installments, balances, strict=True)
+        ]
 
     def _log_rescheduling(self):
         """Say on the plans, their customers and each source invoice what

@@ -38,6 +38,7 @@ class CreditInstallmentPlan(models.Model):
             if plan.state in RUNNING_STATES:
                 plan._check_can_activate("cancel")
                 plan._lock_for_activation()
+                plan._lock_plan_customers()
                 plan._restore_unpaid()
             # The plan's own outcome (see PLAN_SYSTEM_FIELDS).
             plan.sudo().state = "cancelled"
@@ -55,11 +56,31 @@ class CreditInstallmentPlan(models.Model):
         if not open_items:
             return
         unpaid = sum(open_items.mapped("amount_residual_currency"))
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .create(plan._prepare_cancel_move_vals(open_items, plan._get_owed_sources(open_items)))
+        )
+        move.action_post()
+        plan._reconcile_pairs(move.line_ids.filtered("credit_installment_source_id"))
+        plan.cancel_move_id = move
+        plan._log_cancellation(move, unpaid)
+
+    def _get_owed_sources(self, open_items):
+        """What each source item owes again once the plan is cancelled, the
+        unpaid part of the open installments shared out from the newest source
+        back, so that the payments made count against the oldest sources.
+
+        :return: [(source item, amount in the plan's currency, balance in the
+            company's)], oldest first; the balances add up to the open
+            installments' exactly
+        """
+        self.ensure_one()
+        unpaid = sum(open_items.mapped("amount_residual_currency"))
         unpaid_balance = sum(open_items.mapped("amount_residual"))
-        sources = plan.move_id.line_ids.filtered("credit_installment_source_id").sorted(
+        sources = self.move_id.line_ids.filtered("credit_installment_source_id").sorted(
             lambda line: (line.credit_installment_source_id.date_maturity or line.date, line.id)
         )
-        # What each source still owes: the newest sources keep their amounts.
         left = unpaid
         owed = []
         for source in reversed(sources):
@@ -68,17 +89,26 @@ class CreditInstallmentPlan(models.Model):
             if amount:
                 owed.append((source.credit_installment_source_id, amount))
         owed.reverse()
-        company_currency = plan.company_id.currency_id
+        company_currency = self.company_id.currency_id
         balances = [
             company_currency.round(unpaid_balance * amount / unpaid) for _item, amount in owed[:-1]
         ]
         balances.append(company_currency.round(unpaid_balance - sum(balances)))
+        return [
+            (item, amount, balance) for (item, amount), balance in zip(owed, balances, strict=True)
+        ]
+
+    def _prepare_cancel_move_vals(self, open_items, owed):
+        """The cancellation entry: a credit line per open installment for what is
+        left of it, a debit line per source for what it owes again, due on its
+        original date (see _get_owed_sources)."""
+        self.ensure_one()
         line_vals = [
             {
-                "name": self.env._("Open installment of %(plan)s, plan cancelled", plan=plan.name),
+                "name": self.env._("Open installment of %(plan)s, plan cancelled", plan=self.name),
                 "account_id": item.account_id.id,
-                "partner_id": plan.partner_id.id,
-                "currency_id": plan.currency_id.id,
+                "partner_id": self.partner_id.id,
+                "currency_id": self.currency_id.id,
                 "amount_currency": -item.amount_residual_currency,
                 "balance": -item.amount_residual,
                 "credit_installment_source_id": item.id,
@@ -89,37 +119,31 @@ class CreditInstallmentPlan(models.Model):
                 "name": self.env._(
                     "%(reference)s, back from cancelled plan %(plan)s",
                     reference=item.move_id.name,
-                    plan=plan.name,
+                    plan=self.name,
                 ),
                 "account_id": item.account_id.id,
-                "partner_id": plan.partner_id.id,
-                "currency_id": plan.currency_id.id,
+                "partner_id": self.partner_id.id,
+                "currency_id": self.currency_id.id,
                 "amount_currency": amount,
                 "balance": balance,
                 "date_maturity": item.date_maturity,
             }
-            for (item, amount), balance in zip(owed, balances, strict=True)
+            for item, amount, balance in owed
         ]
-        move = (
-            self.env["account.move"]
-            .sudo()
-            .create(
-                {
-                    "move_type": "entry",
-                    "journal_id": plan.move_id.journal_id.id,
-                    "company_id": plan.company_id.id,
-                    "date": fields.Date.context_today(plan),
-                    "ref": self.env._("%(plan)s cancelled", plan=plan.name),
-                    "currency_id": plan.currency_id.id,
-                    "credit_installment_plan_id": plan.id,
-                    "line_ids": [Command.create(vals) for vals in line_vals],
-                }
-            )
-        )
-        move.action_post()
-        plan._reconcile_pairs(move.line_ids.filtered("credit_installment_source_id"))
-        plan.cancel_move_id = move
-        plan.message_post(
+        return {
+            "move_type": "entry",
+            "journal_id": self.move_id.journal_id.id,
+            "company_id": self.company_id.id,
+            "date": fields.Date.context_today(self),
+            "ref": self.env._("%(plan)s cancelled", plan=self.name),
+            "currency_id": self.currency_id.id,
+            "credit_installment_plan_id": self.id,
+            "line_ids": [Command.create(vals) for vals in line_vals],
+        }
+
+    def _log_cancellation(self, move, unpaid):
+        self.ensure_one()
+        self.message_post(
             body=Markup(
                 escape(
                     self.env._(
@@ -129,7 +153,7 @@ class CreditInstallmentPlan(models.Model):
                 )
             )
             % {
-                "amount": format_amount(self.env, unpaid, plan.currency_id),
+                "amount": format_amount(self.env, unpaid, self.currency_id),
                 "entry": move._get_html_link(),
             },
             subtype_xmlid="mail.mt_note",

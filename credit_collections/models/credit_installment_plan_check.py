@@ -1,30 +1,45 @@
 """Installment plans: the daily check (done, defaulted, back on schedule)."""
 
+import logging
+
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+_logger = logging.getLogger(__name__)
+
 # Plans checked per call of the scheduled action.
 BATCH_SIZE = 500
+# Namespace of the customer locks of the plan check (pg_try_advisory_xact_lock(key,
+# partner id)): "CCPL". Its own, so that follow-ups and interest do not wait for it.
+PLAN_LOCK_KEY = 0x4343504C
 
 
 class CreditInstallmentPlan(models.Model):
-    _inherit = "credit.installment.plan"
+    _name = "credit.installment.plan"
+    _inherit = ["credit.installment.plan", "credit.batch.mixin"]
+
+    _credit_batch_size = BATCH_SIZE
 
     # ------------------------------------------------------------------
     # Daily check
     # ------------------------------------------------------------------
 
-    def _get_plans_to_update(self, today, limit, plan_ids=None):
-        """Running plans (of plan_ids when given) whose state changes today:
-        {plan id: "done" | "defaulted" | "active"}, at most limit of them, and
-        whether more are left. A defaulted plan is back on schedule (active)
-        once no installment past its due date is left unpaid."""
-        self.env["account.move.line"].flush_model(["reconciled", "date_maturity"])
+    def _get_plans_to_update(self, today, limit, plan_ids=None, after_id=0):
+        """Running plans (of plan_ids when given, after after_id in id order)
+        whose state changes today: {plan id: "done" | "defaulted" | "active"},
+        at most limit of them, and whether more are left. A plan defaults when an
+        installment is still overdue its company's days after its due date; a
+        defaulted plan is back on schedule (active) once no installment is
+        overdue (account.move.line._overdue_sql)."""
+        Line = self.env["account.move.line"]
+        Line.flush_model(["reconciled", "date_maturity", "amount_residual"])
         self.flush_model(["state"])
         self.env["credit.installment.line"].flush_model(["move_line_id"])
         self.env["res.company"].flush_model(["credit_plan_default_days"])
+        # Overdue by the company's days: overdue at today less those days.
+        late = SQL("%s::date - COALESCE(company.credit_plan_default_days, 0)", today)
         rows = self.env.execute_query(
             SQL(
                 """
@@ -37,18 +52,20 @@ class CreditInstallmentPlan(models.Model):
                   JOIN res_company company ON company.id = plan.company_id
                   JOIN credit_installment_line installment ON installment.plan_id = plan.id
                   JOIN account_move_line item ON item.id = installment.move_line_id
-                 WHERE plan.state IN ('active', 'defaulted') %(restrict)s
+                 WHERE plan.state IN ('active', 'defaulted') AND plan.id > %(after_id)s
+                       %(restrict)s
               GROUP BY plan.id, plan.state, company.credit_plan_default_days
                 HAVING COUNT(item.id) FILTER (WHERE NOT item.reconciled) = 0
-                    OR (plan.state = 'active' AND MIN(item.date_maturity) FILTER (
-                            WHERE NOT item.reconciled)
-                        + COALESCE(company.credit_plan_default_days, 0) < %(today)s)
+                    OR (plan.state = 'active' AND COUNT(item.id) FILTER (
+                            WHERE NOT item.reconciled AND %(late)s) > 0)
                     OR (plan.state = 'defaulted' AND COUNT(item.id) FILTER (
-                            WHERE NOT item.reconciled AND item.date_maturity < %(today)s) = 0)
+                            WHERE NOT item.reconciled AND %(overdue)s) = 0)
               ORDER BY plan.id
                  LIMIT %(limit)s
                 """,
-                today=today,
+                after_id=after_id,
+                late=Line._overdue_sql(late, alias="item"),
+                overdue=Line._overdue_sql(today, alias="item"),
                 limit=limit + 1,
                 restrict=SQL("AND plan.id = ANY(%s)", plan_ids) if plan_ids is not None else SQL(),
             )
@@ -56,16 +73,60 @@ class CreditInstallmentPlan(models.Model):
         return dict(rows[:limit]), len(rows) > limit
 
     @api.model
-    def _cron_check_installment_plans(self, limit=BATCH_SIZE):
+    def _cron_check_installment_plans(self, limit=None):
         """Close the plans paid in full, default those with an installment unpaid
         for the company's days after its due date and return the defaulted ones
-        back on schedule to active, a batch per call."""
+        back on schedule to active, a batch per call (credit.batch.mixin: the
+        scheduler calls again while some are left).
+
+        :return: (plans checked, number left)
+        """
         # A system job: the plans of every company.
-        self = self.sudo()
+        return self.sudo()._credit_batch_run(limit)
+
+    def _credit_batch_next(self, limit):
+        """The next plans whose state changes today, after the run's cursor: the
+        batch is derived from the plans' state, and the cursor passes a plan that
+        failed, so that it is taken again at the next run, not at once."""
         today = fields.Date.context_today(self)
-        changes, more = self._get_plans_to_update(today, limit)
-        self._apply_state_changes(changes, today)
-        self.env["ir.cron"]._notify_progress(done=len(changes), remaining=int(more))
+        changes, _more = self._get_plans_to_update(
+            today, limit, after_id=self._credit_batch_cursor()
+        )
+        return self.browse(list(changes))
+
+    def _credit_batch_advance(self, batch, remaining):
+        # Most runs are one batch, most days an empty one: a cursor that does not
+        # move (read from the cache) is not written again.
+        if (batch[-1].id if batch and remaining else 0) == self._credit_batch_cursor():
+            return None
+        return super()._credit_batch_advance(batch, remaining)
+
+    def _credit_batch_process(self, records):
+        """Apply today's change to each plan of the batch, decided again here (the
+        batch may be processed later, as a job) for the customers no concurrent
+        transaction is working on: a plan of a customer being paid or cancelled
+        at this moment is checked at the next run."""
+        today = fields.Date.context_today(self)
+        locked = self.env["credit.batch.mixin"]._credit_try_lock_customers(
+            records.partner_id, key=PLAN_LOCK_KEY
+        )
+        plans = records.filtered(lambda plan: plan.partner_id.commercial_partner_id in locked)
+        if plans != records:
+            _logger.info(
+                "Plan check: plans %s passed, their customers are being worked on",
+                (records - plans).ids,
+            )
+        if plans:
+            changes, _more = self._get_plans_to_update(today, len(plans), plans.ids)
+            self._apply_state_changes(changes, today)
+
+    def _lock_plan_customers(self):
+        """Tell the daily check that this transaction works on the plans'
+        customers (it passes them): what this transaction decides about a plan
+        it decides on a snapshot the check would not see."""
+        self.env["credit.batch.mixin"]._credit_try_lock_customers(
+            self.partner_id, key=PLAN_LOCK_KEY
+        )
 
     def _apply_state_changes(self, changes, today):
         """Apply {plan id: new state} as the daily check decided it."""
@@ -93,6 +154,7 @@ class CreditInstallmentPlan(models.Model):
         # The plans' own outcome of a payment whoever booked it (see
         # PLAN_SYSTEM_FIELDS): the payment itself needed the booker's rights.
         plans = self.sudo()
+        plans.browse(plan_ids)._lock_plan_customers()
         today = fields.Date.context_today(plans)
         changes, _more = plans._get_plans_to_update(today, len(plan_ids), plan_ids)
         plans._apply_state_changes(changes, today)
@@ -163,20 +225,16 @@ class CreditInstallmentPlan(models.Model):
         self.env["res.partner"].browse(partner_bodies)._message_log_batch(
             bodies={key: Markup("<br/>").join(lines) for key, lines in partner_bodies.items()}
         )
-        activity_type = self.env.ref("mail.mail_activity_data_todo")
-        model_id = self.env["ir.model"]._get_id(self._name)
         # The collectors see them in their activities: no email per activity.
-        self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
-            [
-                {
-                    "res_model_id": model_id,
-                    "res_id": plan.id,
-                    "activity_type_id": activity_type.id,
-                    "summary": self.env._("Installment plan defaulted"),
-                    "note": bodies[plan.id],
-                    "date_deadline": today,
-                    "user_id": (plan.user_id or self.env.ref("base.user_admin")).id,
-                }
-                for plan in self
-            ]
-        )
+        plans = self.with_context(mail_activity_quick_update=True)
+        admin = self.env.ref("base.user_admin")
+        for (user, note), group in plans.grouped(
+            lambda plan: (plan.user_id or admin, bodies[plan.id])
+        ).items():
+            group.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=today,
+                summary=self.env._("Installment plan defaulted"),
+                note=note,
+                user_id=user.id,
+            )

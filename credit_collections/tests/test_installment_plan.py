@@ -288,6 +288,8 @@ class TestInstallmentPlan(CreditCollectionsCommon):
             ],
         )
         self.assertIn(self.older.name, restored.sorted("date_maturity")[0].name)
+        logged = plan.message_ids.filtered(lambda message: "Cancelled:" in str(message.body))
+        self.assertIn("666.67", str(logged.body), "the unpaid part, before the entry cleared it")
         self.debtor.invalidate_recordset()
         self.assertAlmostEqual(self.debtor.credit, after_payment, places=2)
         self.assertAlmostEqual(self._credit(self.debtor).credit_overdue_amount, 666.67, places=2)

@@ -42,3 +42,4 @@ from . import test_followup_exclusion_rule
 from . import test_promise_items
 from . import test_company_consistency
 from . import test_batch_runner
+from . import test_pdf_documents

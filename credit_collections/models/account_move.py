@@ -204,8 +204,11 @@ class AccountMove(models.Model):
         return invoices
 
     def _credit_ensure_portal_tokens(self):
-        """Give the moves their portal token ("Pay now" links), all at once rather
-        than one write per move."""
+        """Give the moves their portal token ("Pay now" links), as
+        ``_portal_ensure_token`` does, but in one query for the batch: that method
+        writes each move through ``account.move.write`` (its balance and
+        synchronisation checks, and ``is_manually_modified``): 256 queries for 50
+        invoices, against 1 here."""
         self.flush_recordset(["access_token"])
         self.env.cr.execute(
             SQL(
@@ -231,9 +234,11 @@ class AccountMove(models.Model):
             nothing is kept then
         """
         to_print = self.filtered(
-            lambda move: move.state == "posted"
-            and move.is_sale_document()
-            and not move.invoice_pdf_report_id
+            lambda move: (
+                move.state == "posted"
+                and move.is_sale_document()
+                and not move.invoice_pdf_report_id
+            )
         )
         together = self.env["ir.actions.report"]._credit_prints_together()
         for invoices in to_print.grouped("company_id").values():
@@ -259,9 +264,7 @@ class AccountMove(models.Model):
         sender = self.env["account.move.send"].with_company(self.company_id)
         try:
             # Send & Print's own entry point ("Download": documents, no email).
-            sender._generate_and_send_invoices(
-                self, allow_raising=True, sending_methods={"manual"}
-            )
+            sender._generate_and_send_invoices(self, allow_raising=True, sending_methods={"manual"})
         except psycopg2.Error:
             raise
         except Exception as error:

@@ -27,9 +27,7 @@ class TestPdfDocuments(CreditCollectionsCommon):
 
     def _run_followups(self, partners):
         self.env["credit.followup.engine"]._run_batch(partners, self.company)
-        return self.env["credit.followup.history"].search(
-            [("partner_id", "in", partners.ids)]
-        )
+        return self.env["credit.followup.history"].search([("partner_id", "in", partners.ids)])
 
     def _invoice_attachments(self, invoice):
         # Attachments of a binary field are hidden from searches that do not name it.

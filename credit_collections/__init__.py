@@ -16,3 +16,5 @@ def uninstall_hook(env):
     # The table credit.exposure creates for confirmations to wait on each other,
     # which no model owns (see credit.exposure.init).
     env.cr.execute(SQL("DROP TABLE IF EXISTS credit_collections_partner_lock"))
+    # The stale notes of the customer states (see credit.customer.state.init).
+    env.cr.execute(SQL("DROP TABLE IF EXISTS credit_customer_state_stale"))

@@ -38,8 +38,8 @@ class CreditCustomerState(models.Model):
     Its figures and statuses are derived (credit.exposure and the follow-up
     engine decide them); they are kept current lazily and set-based: the events
     that change them (see credit.customer.state.source) only note which records
-    changed during the transaction; at precommit, one query marks the states of
-    their customers stale (state_date empty); before any search, the stale
+    changed during the transaction; at precommit, one query notes their
+    customers stale (a row in credit_customer_state_stale); before any search, the stale
     states of the company, and those computed on another day (items fall
     overdue as days pass), are recomputed together in a constant number of
     queries. The follow-up bookkeeping (level, episode, last follow-up) is kept
@@ -98,6 +98,29 @@ class CreditCustomerState(models.Model):
             "A customer has one credit state per company.",
         ),
     ]
+
+    def init(self):
+        result = super().init()
+        # Events note stale customers here, not on the state's row: a row only
+        # ever inserted (no unique key) never makes two transactions wait for,
+        # or fail on, each other, so that an order confirmed while a follow-up
+        # batch writes the same customer's state goes through, and the batch too.
+        # No foreign keys: Odoo's partner merge and deletions must not care; the
+        # refresh ignores the notes of customers that no longer exist.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS credit_customer_state_stale (
+                    id bigserial PRIMARY KEY,
+                    partner_id integer NOT NULL,
+                    company_id integer NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS credit_customer_state_stale_company_idx
+                    ON credit_customer_state_stale (company_id)
+                """
+            )
+        )
+        return result
 
     def _credit_guarded_fields(self):
         """Everything here is computed or kept by the follow-ups: never by hand."""
@@ -163,8 +186,8 @@ class CreditCustomerState(models.Model):
 
     @api.model
     def _credit_persist_stale(self):
-        """Mark stale, in one query, the states of the customers of every record
-        the transaction changed, creating the states they lack."""
+        """Note stale, in one query, the customers of every record the
+        transaction changed (an insert that never conflicts, see init)."""
         stale = self.env.cr.precommit.data.pop(STALE_KEY, None)
         if not stale:
             return
@@ -190,20 +213,58 @@ class CreditCustomerState(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO credit_customer_state (
-                    partner_id, company_id, credit_status, followup_status, followup_episode,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT DISTINCT pair.partner_id, pair.company_id, 'ok', 'no_action', 0,
-                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-                  FROM (%(pairs)s) AS pair
+                INSERT INTO credit_customer_state_stale (partner_id, company_id)
+                SELECT DISTINCT pair.partner_id, pair.company_id
+                  FROM (%s) AS pair
                  WHERE pair.partner_id IS NOT NULL AND pair.company_id IS NOT NULL
-                ON CONFLICT (partner_id, company_id) DO UPDATE SET state_date = NULL
                 """,
-                uid=self.env.uid,
-                pairs=SQL(" UNION ALL ").join(selects),
+                SQL(" UNION ALL ").join(selects),
             )
         )
-        self.invalidate_model(["state_date"])
+
+    @api.model
+    def _credit_stale_partner_ids(self, companies, today):
+        """{company id: [commercial partner ids]} of the states of the companies
+        to recompute: those noted stale (the notes are consumed and the states
+        they lack created) and those computed for another day; one query. Notes
+        written meanwhile by transactions this one does not see stay for the
+        next refresh."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH taken AS (
+                    DELETE FROM credit_customer_state_stale
+                     WHERE company_id = ANY(%(companies)s)
+                    RETURNING company_id, partner_id
+                ), existing AS (
+                    SELECT DISTINCT taken.company_id, taken.partner_id
+                      FROM taken
+                      JOIN res_partner partner ON partner.id = taken.partner_id
+                ), created AS (
+                    INSERT INTO credit_customer_state (
+                        partner_id, company_id, credit_status, followup_status,
+                        followup_episode, create_uid, create_date, write_uid, write_date)
+                    SELECT partner_id, company_id, 'ok', 'no_action', 0,
+                           %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                      FROM existing
+                    ON CONFLICT (partner_id, company_id) DO NOTHING
+                )
+                SELECT company_id, ARRAY_AGG(DISTINCT partner_id ORDER BY partner_id)
+                  FROM (
+                        SELECT company_id, partner_id FROM existing
+                         UNION ALL
+                        SELECT company_id, partner_id FROM credit_customer_state
+                         WHERE company_id = ANY(%(companies)s)
+                           AND state_date IS DISTINCT FROM %(today)s
+                  ) AS stale
+                 GROUP BY company_id
+                """,
+                companies=companies.ids,
+                today=today,
+                uid=self.env.uid,
+            )
+        )
+        return dict(rows)
 
     @api.model
     def _credit_mark_company_stale(self, companies):
@@ -232,16 +293,8 @@ class CreditCustomerState(models.Model):
             self._credit_persist_stale()
             self.flush_model()
             today = fields.Date.context_today(self)
-            rows = self.env.execute_query(
-                SQL(
-                    "SELECT company_id, ARRAY_AGG(partner_id) FROM credit_customer_state "
-                    "WHERE company_id = ANY(%s) AND state_date IS DISTINCT FROM %s "
-                    "GROUP BY company_id",
-                    companies.ids,
-                    today,
-                )
-            )
-            for company_id, partner_ids in rows:
+            stale = self._credit_stale_partner_ids(companies, today)
+            for company_id, partner_ids in stale.items():
                 company = self.env["res.company"].browse(company_id)
                 # sudo: the state is the system's, recomputed whoever reads it.
                 self.sudo()._credit_recompute(

@@ -1,9 +1,15 @@
+import logging
+
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount
 
 from .account_move_line import FOLLOWUP_EXCLUSION_FIELDS
 from .credit_guarded_mixin import SYSTEM
+
+_logger = logging.getLogger(__name__)
 
 # Invoices the addon issues itself for its charges. Each charge is decided by a
 # rule the customer agreed to (a follow-up level's fee, late interest, a plan's
@@ -198,8 +204,11 @@ class AccountMove(models.Model):
         return invoices
 
     def _credit_ensure_portal_tokens(self):
-        """Give the moves their portal token ("Pay now" links), all at once rather
-        than one write per move."""
+        """Give the moves their portal token ("Pay now" links), as
+        ``_portal_ensure_token`` does, but in one query for the batch: that method
+        writes each move through ``account.move.write`` (its balance and
+        synchronisation checks, and ``is_manually_modified``): 256 queries for 50
+        invoices, against 1 here."""
         self.flush_recordset(["access_token"])
         self.env.cr.execute(
             SQL(
@@ -211,32 +220,63 @@ class AccountMove(models.Model):
         self.invalidate_recordset(["access_token"])
 
     def _credit_ensure_pdf_reports(self):
-        """Print the PDF of the customer invoices that have none yet, all in one
-        wkhtmltopdf run, and keep it as the invoice's PDF, as sending it from
-        Odoo does: the customer receives this document, and the next follow-up
-        sends it again rather than printing it anew."""
+        """Give the posted customer invoices that have none yet their PDF, the way
+        Send & Print makes and keeps it (``account.move.send``): the partner's
+        invoice layout, the electronic invoice of their format embedded or
+        attached, the PDF kept as the invoice's main attachment. A follow-up then
+        sends the very document Odoo would send, and Send & Print later reuses it
+        rather than printing a second one.
+
+        The invoices of a company are printed together, as Send & Print does; when
+        that fails (wkhtmltopdf cannot tell them apart), one by one.
+
+        :raise UserError: an invoice could not be printed (which one, and why);
+            nothing is kept then
+        """
         to_print = self.filtered(
-            lambda move: move.is_sale_document() and not move.invoice_pdf_report_id
+            lambda move: (
+                move.state == "posted"
+                and move.is_sale_document()
+                and not move.invoice_pdf_report_id
+            )
         )
-        if not to_print:
-            return
-        contents = self.env["ir.actions.report"]._credit_render_pdfs(
-            "account.account_invoices", to_print
-        )
-        self.env["ir.attachment"].create(
-            [
-                {
-                    "name": invoice._get_invoice_report_filename(),
-                    "raw": contents[invoice.id],
-                    "mimetype": "application/pdf",
-                    "res_model": invoice._name,
-                    "res_id": invoice.id,
-                    "res_field": "invoice_pdf_report_file",
-                }
-                for invoice in to_print
-            ]
-        )
-        to_print.invalidate_recordset(["invoice_pdf_report_id", "invoice_pdf_report_file"])
+        together = self.env["ir.actions.report"]._credit_prints_together()
+        for invoices in to_print.grouped("company_id").values():
+            if together and len(invoices) > 1:
+                try:
+                    with self.env.cr.savepoint():
+                        invoices._credit_generate_invoice_documents()
+                    continue
+                except psycopg2.Error:
+                    raise
+                except Exception:
+                    _logger.info(
+                        "Printing %s invoices in one run failed, printing them one by one",
+                        len(invoices),
+                        exc_info=True,
+                    )
+            for invoice in invoices:
+                invoice._credit_generate_invoice_documents()
+
+    def _credit_generate_invoice_documents(self):
+        """Send & Print's documents of these invoices of one company, without
+        sending them: the follow-up that asks for them sends them."""
+        sender = self.env["account.move.send"].with_company(self.company_id)
+        try:
+            # Send & Print's own entry point ("Download": documents, no email).
+            sender._generate_and_send_invoices(self, allow_raising=True, sending_methods={"manual"})
+        except psycopg2.Error:
+            raise
+        except Exception as error:
+            raise UserError(
+                self.env._(
+                    "The PDF of %(invoices)s could not be made: %(error)s\n"
+                    "Print it from the invoice (Send & Print) to see the problem, then "
+                    "try again.",
+                    invoices=", ".join(self.mapped("display_name")),
+                    error=str(error),
+                )
+            ) from error
 
     def _credit_late_payment_terms(self):
         """What a late payment of this customer invoice costs, as printed on it

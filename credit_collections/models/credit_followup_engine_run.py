@@ -17,6 +17,7 @@ class CreditFollowupEngine(models.AbstractModel):
     """The follow-up run in batches (credit.batch.company.mixin) and the running
     of levels, by the run and by hand."""
 
+    _name = "credit.followup.engine"
     _inherit = ["credit.followup.engine", "credit.batch.company.mixin"]
 
     _credit_batch_size = BATCH_SIZE

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import models
+from odoo import api, models, tools
 from odoo.tools import SQL
 
 from .credit_batch_mixin import CONCURRENCY_ERRORS
@@ -39,7 +39,14 @@ class CreditBatchCompanyMixin(models.AbstractModel):
 
     def _credit_batch_companies(self):
         # A system job: every company, whichever the companies of its user.
-        return self.env["res.company"].sudo().search([("active", "=", True)], order="id")
+        return self.env["res.company"].sudo().browse(self._credit_batch_company_ids())
+
+    @api.model
+    @tools.ormcache()
+    def _credit_batch_company_ids(self):
+        # Asked twice a call: res.company empties the caches when a company is
+        # created, archived or deleted, as for the companies of users.
+        return tuple(self.env["res.company"].sudo().search([("active", "=", True)], order="id").ids)
 
     def _credit_batch_next(self, limit):
         company_id, after = self._credit_batch_position()
@@ -47,25 +54,32 @@ class CreditBatchCompanyMixin(models.AbstractModel):
             if company.id < company_id:
                 continue
             start = after if company.id == company_id else 0
-            try:
-                with self.env.cr.savepoint():
-                    if not start:
-                        self._credit_batch_company_start(company)
-                    records = self._credit_batch_company_next(company, start, limit)
-            except CONCURRENCY_ERRORS:
-                raise
-            except Exception:
-                self.env.invalidate_all()
-                _logger.exception(
-                    "%s: company %s (id %s) skipped until the next run, the other companies go on",
-                    self._name,
-                    company.name,
-                    company.id,
-                )
-                continue
+            records = self._credit_batch_company_records(company, start, limit)
             if records:
                 return records.with_company(company)
         return self.browse()
+
+    def _credit_batch_company_records(self, company, after, limit):
+        """The company's next records; none when its setup breaks the job."""
+        if after:
+            # A later batch of the company: its start went through, and what
+            # chooses its records with it.
+            return self._credit_batch_company_next(company, after, limit)
+        try:
+            with self.env.cr.savepoint():
+                self._credit_batch_company_start(company)
+                return self._credit_batch_company_next(company, after, limit)
+        except CONCURRENCY_ERRORS:
+            raise
+        except Exception:
+            self.env.invalidate_all()
+            _logger.exception(
+                "%s: company %s (id %s) skipped until the next run, the other companies go on",
+                self._name,
+                company.name,
+                company.id,
+            )
+            return None
 
     def _credit_batch_remaining(self, batch, candidates, limit):
         if len(candidates) > limit:

@@ -13,8 +13,8 @@ class CreditBatchCompanyMixin(models.AbstractModel):
     are company-bound (a customer's follow-up or review is per company), so a
     batch holds records of one company at a time, handed over in that company
     (``batch.env.company``), and the cursor is the pair (company, last record id),
-    kept by the runner like any cursor. A run goes through the active companies
-    in id order; resuming after a crash restarts from the pair.
+    kept in the runner's cursor parameter. A run goes through the active
+    companies in id order; resuming after a crash restarts from the pair.
 
     A company whose setup breaks the job before any record is processed (reading
     its settings, choosing its records) is logged and passed: the other companies

@@ -4,6 +4,7 @@ from . import credit_guarded_mixin
 from . import credit_decision_mixin
 from . import credit_batch_mixin
 from . import credit_bounded_mixin
+from . import credit_batch_company_mixin
 from . import credit_customer_state
 from . import credit_customer_state_source
 from . import res_company
@@ -20,6 +21,9 @@ from . import credit_followup_history_letter
 from . import credit_followup_history_actions
 from . import credit_promise
 from . import credit_followup_engine
+from . import credit_followup_engine_facts
+from . import credit_followup_engine_status
+from . import credit_followup_engine_run
 from . import account_move_line
 from . import account_move_line_receivable
 from . import res_partner
@@ -27,6 +31,7 @@ from . import res_partner_followup
 from . import res_partner_credit_actions
 from . import res_partner_credit_aging
 from . import res_partner_credit_state
+from . import credit_review_scheduler
 from . import credit_approval_request
 from . import sale_order
 from . import sale_order_credit_approval

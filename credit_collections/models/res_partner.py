@@ -526,54 +526,8 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_schedule_credit_reviews(self):
+    def _cron_schedule_credit_reviews(self, limit=None):
         """Give credit managers an activity for each customer whose credit review
-        date comes within the company's notice period."""
-        activity_type = self.env.ref("credit_collections.mail_activity_credit_review")
-        for company in self.env["res.company"].search([("active", "=", True)]):
-            horizon = fields.Date.context_today(self) + timedelta(
-                days=company.credit_review_notice_days
-            )
-            partners = self.with_company(company).search(
-                [
-                    ("credit_review_date", "!=", False),
-                    ("credit_review_date", "<=", horizon),
-                    ("is_company", "=", True),
-                ]
-            )
-            if not partners:
-                continue
-            already_scheduled = self.browse(
-                self.env["mail.activity"]
-                .search(
-                    [
-                        ("res_model", "=", "res.partner"),
-                        ("res_id", "in", partners.ids),
-                        ("activity_type_id", "=", activity_type.id),
-                    ]
-                )
-                .mapped("res_id")
-            )
-            approver = self.env["credit.approval.request"]._credit_approvers(company)[:1]
-            partner_model = self.env["ir.model"]._get_id("res.partner")
-            # One email per review would flood the credit manager: the reviews wait
-            # in their activities.
-            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
-                [
-                    {
-                        "res_model_id": partner_model,
-                        "res_id": partner.id,
-                        "activity_type_id": activity_type.id,
-                        "date_deadline": partner.credit_review_date,
-                        "user_id": approver.id or self.env.uid,
-                        "summary": activity_type.summary,
-                        "note": self.env._(
-                            "Review the credit limit of %(partner)s for %(company)s.",
-                            partner=partner.display_name,
-                            company=company.display_name,
-                        ),
-                        "automated": True,
-                    }
-                    for partner in partners - already_scheduled
-                ]
-            )
+        date comes within the company's notice period, a batch per call (see
+        credit.review.scheduler)."""
+        return self.env["credit.review.scheduler"]._cron_run(limit)

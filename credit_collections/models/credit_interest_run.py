@@ -36,7 +36,12 @@ _logger = logging.getLogger(__name__)
 
 class CreditInterestRun(models.Model):
     """Late interest of a company up to a date: computed as a preview (accruals
-    per customer and item), then invoiced, one invoice per customer and currency."""
+    per customer and item), then invoiced, one invoice per customer and currency.
+
+    Here the record and its actions; what it charges in
+    credit_interest_run_items.py, its invoices in credit_interest_run_invoice.py,
+    the scheduled action (on credit.batch.mixin) in credit_interest_run_schedule.py.
+    """
 
     _name = "credit.interest.run"
     _inherit = ["mail.thread", "mail.activity.mixin", "credit.guarded.mixin", "credit.batch.mixin"]

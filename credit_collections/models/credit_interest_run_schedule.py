@@ -10,6 +10,12 @@ from .credit_interest_run import INTEREST_LOCK_KEY
 
 # Customers charged per call of the scheduled action.
 BATCH_SIZE = 100
+# The accruals' unique indexes (credit.interest.accrual.init): what refuses the
+# charge of a run that read the items before a concurrent one charged them.
+CHARGED_ONCE_INDEXES = {
+    "credit_interest_accrual_day_once",
+    "credit_interest_accrual_compensation_once",
+}
 
 _logger = logging.getLogger(__name__)
 
@@ -161,7 +167,10 @@ class CreditInterestRun(models.Model):
         """Say on the customer why it was not charged; its days wait for the next
         run. A customer a concurrent run charged first (refused by the accruals'
         unique index) is no failure."""
-        if isinstance(error, errors.UniqueViolation):
+        if (
+            isinstance(error, errors.UniqueViolation)
+            and error.diag.constraint_name in CHARGED_ONCE_INDEXES
+        ):
             _logger.info("Late interest of partner %s charged by a concurrent run", record.ids)
             return
         _logger.warning("Late interest of partner %s failed", record.ids, exc_info=error)

@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -186,3 +187,47 @@ class TestLateInterestBatches(CreditCollectionsCommon):
         self.assertEqual(run.state, "done")
         self.assertEqual(run.invoice_ids.partner_id, self.payers)
         self.assertEqual(set(run.accrual_ids.mapped("state")), {"invoiced"})
+
+    def test_an_old_debt_booked_today_is_charged_from_its_due_date(self):
+        # An opening balance imported today with its original due date, 60 days
+        # ago: each item is valued at the end of its last day charged, but never
+        # before the day it was booked, so it is charged as an invoice due then
+        # would be: 10,000.00 x 12 % x 60 / 365 = 197.26; a second run the same
+        # day charges nothing.
+        customer = self._create_customer("Imported Late Payer")
+        entry = self.env["account.move"].create(
+            {
+                "move_type": "entry",
+                "date": self.today,
+                "journal_id": self.company_data["default_journal_misc"].id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "name": "Opening balance",
+                            "account_id": customer.property_account_receivable_id.id,
+                            "partner_id": customer.id,
+                            "debit": 10000.0,
+                            "date_maturity": self.today - timedelta(days=60),
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "name": "Opening balance",
+                            "account_id": self.company_data["default_account_revenue"].id,
+                            "credit": 10000.0,
+                        }
+                    ),
+                ],
+            }
+        )
+        entry.action_post()
+        Run = self.env["credit.interest.run"]
+        run = Run.create({"date": self.today})
+        run.action_invoice()
+        self.assertRecordValues(
+            run.accrual_ids.filtered(lambda accrual: accrual.partner_id == customer),
+            [{"move_id": entry.id, "days": 60, "amount": 197.26}],
+        )
+        rerun = Run.create({"date": self.today})
+        rerun.action_invoice()
+        self.assertFalse(rerun.accrual_ids)

@@ -3,6 +3,7 @@ import logging
 from psycopg2 import errors
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
 from .credit_batch_mixin import CONCURRENCY_ERRORS
@@ -119,6 +120,10 @@ class CreditInterestRun(models.Model):
             raise
         except Exception as error:
             # Whatever one company's setup raises stops that company alone.
+            if not isinstance(error, UserError):
+                _logger.warning(
+                    "Late interest setup of %s failed", self.company_id.name, exc_info=error
+                )
             self.env.invalidate_all()
             self._stop_for_settings(error)
             return False

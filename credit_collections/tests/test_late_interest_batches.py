@@ -144,7 +144,10 @@ class TestLateInterestBatches(CreditCollectionsCommon):
         with (
             patch.object(company_class, "_credit_interest_check_settings", broken_for_a),
             freeze_time(datetime.combine(self.today, time(12))),
-            mute_logger("odoo.addons.credit_collections.models.credit_interest_run"),
+            mute_logger(
+                "odoo.addons.credit_collections.models.credit_interest_run",
+                "odoo.addons.credit_collections.models.credit_interest_run_schedule",
+            ),
         ):
             self.assertEqual(self._call(limit=10), (0, 1), "A stopped, B still due")
             self.assertEqual(self._call(limit=10), (1, 0))

@@ -40,6 +40,9 @@ from . import account_move
 from . import ir_actions_report
 from . import credit_interest_rate
 from . import credit_interest_run
+from . import credit_interest_run_items
+from . import credit_interest_run_invoice
+from . import credit_interest_run_schedule
 from . import credit_interest_accrual
 from . import account_payment_term
 from . import credit_installment_plan

@@ -259,15 +259,19 @@ class AccountMoveLine(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _receivable_position_sql(self, company, date=None, conditions=None):
+    def _receivable_position_sql(self, company, date=None, conditions=None, joins=None):
         """A SELECT of the receivable items of company as they stood at the end of
         date, one row per item still open then. Columns: id, partner_id (the
         commercial partner), company_id, currency_id, date, date_maturity,
         followup_excluded, amount_residual (company currency) and
         amount_residual_currency (item currency), both as of date.
 
+        :param date: a date, or an SQL expression giving each item its own date
+            (on ``line`` and the joins: the interest run values each item at
+            its last day charged)
         :param conditions: SQL conditions on the items (``line``), their account
-            (``account``) and their partner (``partner``)
+            (``account``), their partner (``partner``) and the joins
+        :param joins: SQL joined before the position is computed
         """
         date = date or fields.Date.context_today(self)
         return SQL(
@@ -282,6 +286,7 @@ class AccountMoveLine(models.Model):
               FROM account_move_line line
               JOIN account_account account ON account.id = line.account_id
               JOIN res_partner partner ON partner.id = line.partner_id
+                   %(joins)s
               LEFT JOIN LATERAL (
                     SELECT SUM(partial.amount) AS amount,
                            SUM(partial.debit_amount_currency) AS amount_currency
@@ -298,18 +303,17 @@ class AccountMoveLine(models.Model):
                AND account.account_type = 'asset_receivable'
                AND line.parent_state = 'posted'
                AND line.date <= %(date)s
-               AND (NOT line.reconciled OR line.id IN (
-                    SELECT partial.debit_move_id FROM account_partial_reconcile partial
-                     WHERE partial.max_date > %(date)s
-                     UNION ALL
-                    SELECT partial.credit_move_id FROM account_partial_reconcile partial
-                     WHERE partial.max_date > %(date)s))
+               AND (NOT line.reconciled OR EXISTS (
+                    SELECT 1 FROM account_partial_reconcile partial
+                     WHERE (partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
+                       AND partial.max_date > %(date)s))
                AND line.balance - COALESCE(debited.amount, 0) + COALESCE(credited.amount, 0) <> 0
                AND %(conditions)s
             """,
             date=date,
             company=company.id,
             conditions=conditions or SQL("TRUE"),
+            joins=joins or SQL(),
         )
 
     @api.model

@@ -395,7 +395,7 @@ class TestLateInterestRules(CreditCollectionsCommon):
         with (
             patch.object(run_class, "_prepare_invoice_vals", failing_for_late_payer),
             freeze_time(datetime.combine(self.today, time(12))),
-            mute_logger("odoo.addons.credit_collections.models.credit_interest_run"),
+            mute_logger("odoo.addons.credit_collections.models.credit_interest_run_schedule"),
         ):
             cron.method_direct_trigger()
         run = self.env["credit.interest.run"].search([("company_id", "=", self.company.id)])

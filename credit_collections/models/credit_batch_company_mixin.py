@@ -90,21 +90,9 @@ class CreditBatchCompanyMixin(models.AbstractModel):
         company = batch.env.company
         return len(self._credit_batch_companies().filtered(lambda other: other.id > company.id))
 
-    # The position is kept in the runner's cursor parameter, read and written in
-    # SQL: ir.config_parameter's write empties every cache of the registry, which
-    # then costs about 30 queries to fill again at each call of the job (measured
-    # on the follow-up run). Only the runner reads this parameter.
-
     def _credit_batch_position(self):
         """(company id, last record id done) of the run in progress; (0, 0): none."""
-        self.env["ir.config_parameter"].flush_model(["key", "value"])
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT value FROM ir_config_parameter WHERE key = %s",
-                self._credit_batch_cursor_param(),
-            )
-        )
-        company_id, _sep, after = ((rows and rows[0][0]) or "0").partition(":")
+        company_id, _sep, after = (self._credit_batch_cursor_value() or "0").partition(":")
         return int(company_id or 0), int(after or 0)
 
     def _credit_batch_cursor(self):
@@ -112,21 +100,4 @@ class CreditBatchCompanyMixin(models.AbstractModel):
 
     def _credit_batch_advance(self, batch, remaining):
         cursor = f"{batch.env.company.id}:{batch[-1].id}" if batch and remaining else "0"
-        self.env.cr.execute(
-            SQL(
-                """
-                INSERT INTO ir_config_parameter
-                       (key, value, create_uid, create_date, write_uid, write_date)
-                VALUES (%(key)s, %(value)s, %(uid)s, NOW() AT TIME ZONE 'UTC',
-                        %(uid)s, NOW() AT TIME ZONE 'UTC')
-                    ON CONFLICT (key) DO UPDATE
-                   SET value = EXCLUDED.value, write_uid = EXCLUDED.write_uid,
-                       write_date = EXCLUDED.write_date
-                 WHERE ir_config_parameter.value IS DISTINCT FROM EXCLUDED.value
-                """,
-                key=self._credit_batch_cursor_param(),
-                value=cursor,
-                uid=self.env.uid,
-            )
-        )
-        self.env["ir.config_parameter"].invalidate_model(["value"])
+        self._credit_batch_set_cursor_value(cursor)

@@ -94,13 +94,6 @@ class CreditInstallmentPlan(models.Model):
         )
         return self.browse(list(changes))
 
-    def _credit_batch_advance(self, batch, remaining):
-        # Most runs are one batch, most days an empty one: a cursor that does not
-        # move (read from the cache) is not written again.
-        if (batch[-1].id if batch and remaining else 0) == self._credit_batch_cursor():
-            return None
-        return super()._credit_batch_advance(batch, remaining)
-
     def _credit_batch_process(self, records):
         """Apply today's change to each plan of the batch, decided again here (the
         batch may be processed later, as a job) for the customers no concurrent

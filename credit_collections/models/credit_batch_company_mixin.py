@@ -1,7 +1,6 @@
 import logging
 
 from odoo import api, models, tools
-from odoo.tools import SQL
 
 from .credit_batch_mixin import CONCURRENCY_ERRORS
 

@@ -71,12 +71,14 @@ class CreditBatchMixin(models.AbstractModel):
         :return: (records done, number of records left)
         """
         limit = limit or self._credit_batch_size
-        candidates = self._credit_batch_next(limit + 1)
+        # Read once per call: the batch and the cursor's move compare with it.
+        job = self.with_context(credit_batch_cursor_value=self._credit_batch_cursor_value())
+        candidates = job._credit_batch_next(limit + 1)
         batch = candidates[:limit]
         if batch:
-            self._credit_batch_dispatch(batch)
-        remaining = self._credit_batch_remaining(batch, candidates, limit)
-        self._credit_batch_advance(batch, remaining)
+            job._credit_batch_dispatch(batch)
+        remaining = job._credit_batch_remaining(batch, candidates, limit)
+        job._credit_batch_advance(batch, remaining)
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
         return batch, remaining
 
@@ -148,6 +150,8 @@ class CreditBatchMixin(models.AbstractModel):
 
     def _credit_batch_cursor_value(self):
         """The job's cursor parameter as stored ("" when none)."""
+        if "credit_batch_cursor_value" in self.env.context:
+            return self.env.context["credit_batch_cursor_value"]
         self.env["ir.config_parameter"].flush_model(["key", "value"])
         rows = self.env.execute_query(
             SQL(
@@ -159,6 +163,8 @@ class CreditBatchMixin(models.AbstractModel):
 
     def _credit_batch_set_cursor_value(self, value):
         """Store the job's cursor parameter (no write when it does not change)."""
+        if self.env.context.get("credit_batch_cursor_value") == value:
+            return
         self.env.cr.execute(
             SQL(
                 """

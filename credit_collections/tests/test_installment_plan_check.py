@@ -148,7 +148,8 @@ class TestInstallmentPlanCheck(CreditCollectionsCommon):
         with freeze_time(self.day_16 - timedelta(days=10)):
             # Nothing to change yet (and the caches warm).
             self.assertEqual(self._check(), (self.plans.browse(), 0))
-            with self.assertQueryCount(1):
+            # The plans whose state changes today, and the run's cursor.
+            with self.assertQueryCount(2):
                 self._check()
         # Once for the caches of the registry (activity type, subtypes...), then
         # measured: one plan, then all three.

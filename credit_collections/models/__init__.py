@@ -8,6 +8,8 @@ from . import credit_batch_company_mixin
 from . import credit_customer_state
 from . import credit_customer_state_source
 from . import res_company
+from . import res_company_followup
+from . import res_company_interest
 from . import res_config_settings
 from . import credit_exposure
 from . import credit_exposure_rules

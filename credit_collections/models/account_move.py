@@ -283,35 +283,7 @@ class AccountMove(models.Model):
         when the company says so: "" when nothing is charged."""
         self.ensure_one()
         company = self.company_id
-        partner = self.commercial_partner_id.with_company(company)
-        term = self.invoice_payment_term_id
-        if (
-            self.move_type != "out_invoice"
-            or self.credit_charge_type
-            or not company.credit_interest_enabled
-            or not company.credit_interest_print_terms
-            or partner.credit_interest_exempt
-            or term.credit_interest_rule == "none"
-        ):
-            return ""
-        day = self.invoice_date or fields.Date.context_today(self)
-        # Whoever prints the invoice (a salesperson, the portal customer) is told
-        # the rate, though only credit users read the rate table.
-        rate = self.env["credit.interest.rate"].sudo()._get_rate_today(company, partner, term, day)
-        compensation_currency = company.credit_interest_compensation_currency_id or (
-            company.currency_id
-        )
-        # The band of this invoice's size (UK Act), else the single amount.
-        compensation = (
-            self.env["credit.interest.compensation"]
-            .sudo()
-            ._get_amount(
-                company,
-                self.currency_id._convert(self.amount_total, compensation_currency, company, day),
-            )
-        )
-        if company.credit_interest_compensation_companies_only and not partner.is_company:
-            compensation = 0.0
+        rate, compensation = self._credit_late_payment_charges()
         amount = format_amount(
             self.env,
             compensation,
@@ -342,6 +314,43 @@ class AccountMove(models.Model):
                 days=company.credit_interest_grace_days,
             )
         return terms
+
+    def _credit_late_payment_charges(self):
+        """(yearly rate, compensation in the compensation currency) a late payment
+        of this customer invoice would cost, as its terms print them: (0.0, 0.0)
+        when the company prints no terms or charges nothing for it."""
+        self.ensure_one()
+        company = self.company_id
+        partner = self.commercial_partner_id.with_company(company)
+        term = self.invoice_payment_term_id
+        if (
+            self.move_type != "out_invoice"
+            or self.credit_charge_type
+            or not company.credit_interest_enabled
+            or not company.credit_interest_print_terms
+            or partner.credit_interest_exempt
+            or term.credit_interest_rule == "none"
+        ):
+            return 0.0, 0.0
+        day = self.invoice_date or fields.Date.context_today(self)
+        # Whoever prints the invoice (a salesperson, the portal customer) is told
+        # the rate, though only credit users read the rate table.
+        rate = self.env["credit.interest.rate"].sudo()._get_rate_today(company, partner, term, day)
+        compensation_currency = company.credit_interest_compensation_currency_id or (
+            company.currency_id
+        )
+        # The band of this invoice's size (UK Act), else the single amount.
+        compensation = (
+            self.env["credit.interest.compensation"]
+            .sudo()
+            ._get_amount(
+                company,
+                self.currency_id._convert(self.amount_total, compensation_currency, company, day),
+            )
+        )
+        if company.credit_interest_compensation_companies_only and not partner.is_company:
+            compensation = 0.0
+        return rate, compensation
 
     def _post(self, soft=True):
         self._credit_check_invoices_before_posting()

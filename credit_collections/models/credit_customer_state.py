@@ -30,6 +30,15 @@ REFRESHING_KEY = "credit.customer.state.refreshing"
 # facts, not figures, never recomputed.
 BOOKKEEPING_FIELDS = ("followup_level_id", "followup_episode", "followup_last_date")
 
+# The res.partner fields shown from the customer's state: {partner field: state
+# column}. What a customer without a state shows is its column's default.
+PARTNER_STATUS_FIELDS = {
+    "credit_status": "credit_status",
+    "credit_over_limit": "over_limit",
+    "followup_status": "followup_status",
+    "followup_next_action_date": "followup_next_action_date",
+}
+
 
 class CreditCustomerState(models.Model):
     """The credit and follow-up state of one commercial customer in one company,
@@ -177,6 +186,7 @@ class CreditCustomerState(models.Model):
             data[STALE_KEY] = {}
             self.env.cr.precommit.add(self._credit_persist_stale)
         data[STALE_KEY].setdefault(model_name, set()).update(ids)
+        self._credit_invalidate_partner_statuses()
 
     @api.model
     def _credit_mark_partners_stale(self, partners, company):
@@ -221,20 +231,22 @@ class CreditCustomerState(models.Model):
                 SQL(" UNION ALL ").join(selects),
             )
         )
+        self._credit_invalidate_partner_statuses()
 
     @api.model
-    def _credit_stale_partner_ids(self, companies, today):
+    def _credit_stale_partner_ids(self, companies, today, partners=None):
         """{company id: [commercial partner ids]} of the states of the companies
         to recompute: those noted stale (the notes are consumed and the states
         they lack created) and those computed for another day; one query. Notes
         written meanwhile by transactions this one does not see stay for the
-        next refresh."""
+        next refresh. With partners (commercial): theirs only."""
+        only = SQL("TRUE") if partners is None else SQL("partner_id = ANY(%s)", partners.ids)
         rows = self.env.execute_query(
             SQL(
                 """
                 WITH taken AS (
                     DELETE FROM credit_customer_state_stale
-                     WHERE company_id = ANY(%(companies)s)
+                     WHERE company_id = ANY(%(companies)s) AND %(only)s
                     RETURNING company_id, partner_id
                 ), existing AS (
                     SELECT DISTINCT taken.company_id, taken.partner_id
@@ -254,7 +266,7 @@ class CreditCustomerState(models.Model):
                         SELECT company_id, partner_id FROM existing
                          UNION ALL
                         SELECT company_id, partner_id FROM credit_customer_state
-                         WHERE company_id = ANY(%(companies)s)
+                         WHERE company_id = ANY(%(companies)s) AND %(only)s
                            AND state_date IS DISTINCT FROM %(today)s
                   ) AS stale
                  GROUP BY company_id
@@ -262,6 +274,7 @@ class CreditCustomerState(models.Model):
                 companies=companies.ids,
                 today=today,
                 uid=self.env.uid,
+                only=only,
             )
         )
         return dict(rows)
@@ -276,6 +289,7 @@ class CreditCustomerState(models.Model):
             )
         )
         self.invalidate_model(["state_date"])
+        self._credit_invalidate_partner_statuses()
 
     # ------------------------------------------------------------------
     # Refresh: one set of queries for all the stale states of a company
@@ -343,6 +357,7 @@ class CreditCustomerState(models.Model):
             )
         )
         self.invalidate_model()
+        self._credit_invalidate_partner_statuses()
 
     @api.model
     def _prepare_state_columns(self, partners, snapshots, states, today):
@@ -375,6 +390,77 @@ class CreditCustomerState(models.Model):
             columns["overdue"].append(snapshot["overdue"])
             columns["exposure"].append(snapshot["exposure"])
         return columns
+
+    # ------------------------------------------------------------------
+    # Reading: what res.partner shows
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _credit_read_fresh(self, partners, company):
+        """{commercial partner id: {column: value}} of the states of the commercial
+        partners in company (the columns of PARTNER_STATUS_FIELDS), fresh: the
+        stale ones among them (noted stale, or computed for another day), and
+        only them, are recomputed first. One query when they are all fresh;
+        partners without a state are not in it."""
+        self._credit_persist_stale()
+        rows = self._credit_read_rows(partners, company)
+        today = fields.Date.context_today(self)
+        stale = self.env["res.partner"].browse(
+            partner_id
+            for partner_id, row in rows.items()
+            if row["noted"] or row["state_date"] != today
+        )
+        # Inside a refresh, the states being recomputed are read as they are.
+        if stale and not self.env.cr.precommit.data.get(REFRESHING_KEY):
+            self.env.cr.precommit.data[REFRESHING_KEY] = True
+            try:
+                self.flush_model()
+                ids = self._credit_stale_partner_ids(company, today, partners=stale)
+                # sudo: the state is the system's, recomputed whoever reads it.
+                self.sudo()._credit_recompute(
+                    self.env["res.partner"].browse(ids.get(company.id, [])), company, today
+                )
+            finally:
+                self.env.cr.precommit.data.pop(REFRESHING_KEY, None)
+            rows.update(self._credit_read_rows(stale, company))
+        return {partner_id: row for partner_id, row in rows.items() if row["has_state"]}
+
+    @api.model
+    def _credit_read_rows(self, partners, company):
+        """{partner id: {column: value, "has_state", "noted"}} of the partners
+        with a state or a stale note in company, in one query."""
+        columns = ["state_date", *PARTNER_STATUS_FIELDS.values()]
+        self.flush_model(columns)
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner.id, state.id IS NOT NULL, EXISTS (
+                           SELECT 1 FROM credit_customer_state_stale note
+                            WHERE note.company_id = %(company)s AND note.partner_id = partner.id
+                       ), %(columns)s
+                  FROM UNNEST(%(ids)s::int[]) AS partner(id)
+             LEFT JOIN credit_customer_state state
+                    ON state.partner_id = partner.id AND state.company_id = %(company)s
+                """,
+                columns=SQL(", ").join(SQL.identifier("state", column) for column in columns),
+                company=company.id,
+                ids=list(partners.ids),
+            )
+        )
+        return {
+            row[0]: {
+                "has_state": row[1],
+                "noted": row[2],
+                **dict(zip(columns, row[3:], strict=True)),
+            }
+            for row in rows
+            if row[1] or row[2]
+        }
+
+    @api.model
+    def _credit_invalidate_partner_statuses(self):
+        """The partners show the states: what they showed may have changed."""
+        self.env["res.partner"].invalidate_model(list(PARTNER_STATUS_FIELDS), flush=False)
 
     # ------------------------------------------------------------------
     # Follow-up bookkeeping

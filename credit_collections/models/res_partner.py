@@ -203,13 +203,14 @@ class ResPartner(models.Model):
         help="This customer never gets follow-ups.",
         groups="base.group_user",
     )
+    # The statuses: shown from the customer's state (res_partner_credit_state.py).
     followup_next_action_date = fields.Date(
-        string="Next Follow-up", compute="_compute_followup_status", groups="base.group_user"
+        string="Next Follow-up", compute="_compute_credit_state_display", groups="base.group_user"
     )
     followup_status = fields.Selection(
         selection=FOLLOWUP_STATUSES,
         string="Follow-up Status",
-        compute="_compute_followup_status",
+        compute="_compute_credit_state_display",
         search="_search_followup_status",
         groups="base.group_user",
     )
@@ -293,7 +294,7 @@ class ResPartner(models.Model):
     )
     credit_status = fields.Selection(
         selection=CREDIT_STATUSES,
-        compute="_compute_credit_figures",
+        compute="_compute_credit_state_display",
         search="_search_credit_status",
         groups="base.group_user",
     )
@@ -302,7 +303,7 @@ class ResPartner(models.Model):
     )
     credit_over_limit = fields.Boolean(
         string="Over Credit Limit",
-        compute="_compute_credit_figures",
+        compute="_compute_credit_state_display",
         search="_search_credit_over_limit",
         groups="base.group_user",
     )
@@ -334,8 +335,6 @@ class ResPartner(models.Model):
             partner.credit_available = (
                 snapshot["limit"] - snapshot["exposure"] if snapshot["has_limit"] else 0.0
             )
-            partner.credit_status = snapshot["status"]
-            partner.credit_over_limit = snapshot["over_limit"]
 
     @api.depends_context("company")
     def _compute_credit_open_line_ids(self):

@@ -188,7 +188,6 @@ class ResCompany(models.Model):
                 for field in settings
                 if field.related and field.related.startswith("company_id.")
             ),
-            "credit_followup_run_cursor",
         }
 
     @api.constrains("credit_limit_tolerance", "credit_warning_percent")

@@ -36,13 +36,6 @@ class ResCompany(models.Model):
         help="Invoiced when a follow-up level charges a fee.",
         check_company=True,
     )
-    credit_followup_run_cursor = fields.Integer(
-        string="Follow-up Run Progress",
-        copy=False,
-        groups="base.group_system",
-        help="Last customer followed up by the run in progress in this company; 0: not "
-        "started, -1: done.",
-    )
 
     @api.model_create_multi
     def create(self, vals_list):

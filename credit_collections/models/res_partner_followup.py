@@ -27,16 +27,6 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     @api.depends_context("company")
-    def _compute_followup_status(self):
-        states = self.env["credit.followup.engine"]._get_states(
-            self.commercial_partner_id, self.env.company
-        )
-        for partner in self:
-            state = states[partner.commercial_partner_id.id]
-            partner.followup_status = state["status"]
-            partner.followup_next_action_date = state["next_action_date"]
-
-    @api.depends_context("company")
     def _compute_followup_line_ids(self):
         for partner in self:
             origin = partner._origin

@@ -1,7 +1,6 @@
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import CreditCollectionsCommon
@@ -83,7 +82,7 @@ class TestCreditReviewSchedule(CreditCollectionsCommon):
 
         def broken_process(scheduler, records):
             if bad in records:
-                raise UserError(scheduler.env._("Broken review"))
+                raise ValueError("Broken review")
             return process(scheduler, records)
 
         partners, progress = self._progress()

@@ -583,7 +583,7 @@ class TestFollowupScheduledAction(CreditCollectionsCommon, MailCommon):
 
         def broken_run_batch(engine, partners, company):
             if bad in partners:
-                raise UserError(engine.env._("Broken extension"))
+                raise ValueError("Broken extension")
             return run_batch(engine, partners, company)
 
         cron = self.env.ref("credit_collections.ir_cron_run_followups")

@@ -4,7 +4,6 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -73,7 +72,7 @@ class TestInstallmentPlanCheck(CreditCollectionsCommon):
 
         def apply(model, changes, today):
             if bad.id in changes:
-                raise UserError(model.env._("Broken plan"))
+                raise ValueError("Broken plan")
             return original(model, changes, today)
 
         return patch.object(Plan, "_apply_state_changes", apply)

@@ -79,7 +79,7 @@ def check_confirmation(env, data, quotation):
 def measure_check(env, data, quotation, repeat, label=""):
     """The credit check of confirming quotation, and Odoo's credit warning of the
     same quotation, median of repeat runs: [harness.Result]."""
-    batch = quotation.with_context(credit_confirm_batch=(quotation.id,))
+    batch = quotation
 
     def credit_check():
         message = batch._confirmation_error_message()

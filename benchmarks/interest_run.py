@@ -33,9 +33,9 @@ SAMPLE = 20
 # the run's own, then Odoo's invoice creation and posting it calls.
 PROFILED = (
     ("credit.interest.run", "_cron_accrue_late_interest"),
-    ("credit.interest.run", "_process_batch"),
+    ("credit.interest.run", "_credit_batch_run"),
     ("credit.interest.run", "_get_interest_partner_ids"),
-    ("credit.interest.run", "_charge_safely"),
+    ("credit.interest.run", "_credit_batch_process_safely"),
     ("credit.interest.run", "_prepare_accrual_vals_list"),
     ("credit.interest.run", "_get_interest_items"),
     ("credit.interest.run", "_get_payments"),

@@ -188,6 +188,62 @@ def measure_exposure(env, data, repeat, problems):
     )
 
 
+def prepare_states(env, data):
+    """The stored customer states of the generated data (inserted in SQL, unseen
+    by the events) created and computed once, as at install or by the daily
+    refresh: the customer list then reads them fresh, as users do."""
+    company = data.company
+    State = env["credit.customer.state"].with_company(company)
+    started = time.perf_counter()
+    State._credit_create_missing_states()
+    State._credit_refresh(company)
+    env.flush_all()
+    print(
+        f"Customer states of {len(data.partners):,} customers computed in "
+        f"{time.perf_counter() - started:.1f} s (once: at install, then by the events and "
+        "the daily refresh)",
+        flush=True,
+    )
+    env.cr.commit()
+
+
+def measure_state_filters(env, data, repeat, problems):
+    """The filters "Credit Blocked" and "Follow-up Needed" over all customers, as
+    the customer list runs them (a count and the first page), answered in SQL by
+    the stored customer states (prepare_states first): constant queries
+    whatever the number of customers; each customer found must be the one its
+    computed status says."""
+    company = data.company
+    Partner = env["res.partner"].with_company(company)
+    filters = {
+        "credit_status": [("credit_status", "=", "blocked")],
+        "followup_status": [("followup_status", "=", "action_needed")],
+    }
+
+    def run():
+        for domain in filters.values():
+            Partner.search_count(domain)
+            Partner.search(domain, limit=80).mapped("display_name")
+
+    measurement = harness.measure(env, run, repeat)
+    env.invalidate_all()
+    partners = data.partners.with_company(company)
+    for field_name, domain in filters.items():
+        found = set(Partner.search([*domain, ("id", "in", partners.ids)]).ids)
+        expected = {partner.id for partner in partners if partner[field_name] == domain[0][2]}
+        if found != expected:
+            problems.append(
+                f"{field_name} filter: {len(found)} customers found, {len(expected)} computed "
+                f"({len(found ^ expected)} differ)"
+            )
+        print(f"Filter {domain}: {len(found):,} customers, as computed", flush=True)
+    return harness.Result(
+        'filter "Credit Blocked" and "Follow-up Needed" (count + first page each)',
+        data.describe(),
+        measurement,
+    )
+
+
 def measure_cron(env, data, cron, repeat, expected, problems):
     """A scheduled action, run through its scheduled action record, each run in
     a savepoint rolled back; checks that the first run did what is expected."""
@@ -375,7 +431,9 @@ def main():
             results += credit_check.measure_check(
                 env, data, few_quotation, args.repeat, dataset.FEW
             )
+        prepare_states(env, data)
         results.append(measure_exposure(env, data, args.repeat, problems))
+        results.append(measure_state_filters(env, data, args.repeat, problems))
 
         crons = addon_crons(env)
         followup_crons = crons.filtered(lambda cron: FOLLOWUP_METHOD in (cron.code or ""))

@@ -2,12 +2,12 @@
     "name": "Credit & Collections",
     "summary": "Credit limits and holds, follow-ups, installment plans, "
     "late interest and a collections workspace",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Accounting/Accounting",
     "author": "credit_collections contributors",
     "website": "https://github.com/credit-collections/credit_collections",
     "license": "LGPL-3",
-    "depends": ["account", "sale_management", "mail", "portal"],
+    "depends": ["account", "sale_management", "mail", "portal", "payment"],
     "data": [
         "security/credit_collections_security.xml",
         "security/ir.model.access.csv",
@@ -38,6 +38,7 @@
         "views/credit_followup_policy_views.xml",
         "views/credit_followup_history_views.xml",
         "views/credit_promise_views.xml",
+        "views/credit_customer_state_views.xml",
         "views/account_move_views.xml",
         "views/account_payment_term_views.xml",
         "views/credit_collections_menus.xml",
@@ -51,5 +52,6 @@
         ],
     },
     "application": True,
+    "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
 }

@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from .credit_guarded_mixin import SYSTEM, Guard
+from .credit_guarded_mixin import SYSTEM
 
 _logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class AccountMoveLine(models.Model):
         copy=False,
         index="btree_not_null",
         groups="base.group_user",
+        check_company=True,
     )
     followup_excluded = fields.Boolean(
         string="Excluded from Follow-ups",
@@ -48,6 +49,7 @@ class AccountMoveLine(models.Model):
         copy=False,
         readonly=True,
         groups="base.group_user",
+        check_company=True,
     )
     followup_date = fields.Date(
         string="Last Follow-up", copy=False, readonly=True, groups="base.group_user"
@@ -92,8 +94,14 @@ class AccountMoveLine(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
-        if not self.env.su and vals and set(vals) <= FOLLOWUP_EXCLUSION_FIELDS:
-            return self._followup_write_exclusion(vals)
+        exclusion = {name: vals[name] for name in FOLLOWUP_EXCLUSION_FIELDS if name in vals}
+        if exclusion and not self.env.su:
+            # Every path a user excludes items by (this write over RPC, the
+            # invoice's fields, the exclusion wizard, the call log) ends here.
+            others = {name: value for name, value in vals.items() if name not in exclusion}
+            if others:
+                super().write(others)
+            return self._followup_write_exclusion(exclusion)
         if "followup_excluded" not in vals:
             return super().write(vals)
         changed = self.filtered(
@@ -106,15 +114,15 @@ class AccountMoveLine(models.Model):
     def _credit_guarded_fields(self):
         """The follow-up level and date of an item are recorded by the follow-ups;
         the item an installment plan's line clears, by the plan; excluding an item
-        from follow-ups is a collector's decision."""
-        collector = Guard("credit_collections.group_credit_user")
+        from follow-ups is a collector's decision, which only
+        _followup_write_exclusion records (who, which items, why)."""
         return {
             **super()._credit_guarded_fields(),
             "credit_installment_source_id": SYSTEM,
             "followup_level_id": SYSTEM,
             "followup_date": SYSTEM,
-            "followup_excluded": collector,
-            "followup_exclusion_reason": collector,
+            "followup_excluded": SYSTEM,
+            "followup_exclusion_reason": SYSTEM,
         }
 
     def _credit_guard_hint(self):
@@ -124,12 +132,15 @@ class AccountMoveLine(models.Model):
         )
 
     def _followup_write_exclusion(self, vals):
-        """Exclude items from follow-ups or follow them up again, for a collector.
+        """Exclude items from follow-ups or follow them up again, for a user: the
+        one owner of the exclusion rule, which every path goes through.
 
+        Only collectors decide it, only on receivable items they can read, and
+        never without a reason (an item followed up again loses its reason).
         Collectors read journal items (Odoo's read-only accounting role) and may
-        not edit them: once the caller is known to be a collector who can read
-        these receivable items, only the exclusion fields are written, as the
-        system, and the change is logged on the invoices and their customers."""
+        not edit them: once the rule is met, only the exclusion fields are
+        written, as the system, and the change is logged on the invoices and
+        their customers."""
         if not self.env.user.has_group("credit_collections.group_credit_user"):
             raise AccessError(
                 self.env._(
@@ -147,6 +158,7 @@ class AccountMoveLine(models.Model):
                     items=others[0].display_name,
                 )
             )
+        vals = self._followup_check_exclusion_reason(vals)
         _logger.info(
             "Follow-up exclusion of items %s set to %s by user %s",
             self.ids,
@@ -155,6 +167,39 @@ class AccountMoveLine(models.Model):
         )
         # sudo: the exclusion fields only, checked above (see the docstring).
         return self.sudo().write(vals)
+
+    def _followup_check_exclusion_reason(self, vals):
+        """The values of an exclusion once its reason is judged: an excluded item
+        has a reason, an item followed up has none.
+
+        :return: the values to write
+        """
+        vals = dict(vals)
+        if "followup_excluded" in vals and not vals["followup_excluded"]:
+            vals["followup_exclusion_reason"] = False
+        excluded = self.filtered(lambda line: vals.get("followup_excluded", line.followup_excluded))
+        reasons = (
+            [vals["followup_exclusion_reason"]]
+            if "followup_exclusion_reason" in vals
+            else excluded.mapped("followup_exclusion_reason")
+        )
+        if vals.get("followup_exclusion_reason") and self - excluded:
+            raise ValidationError(
+                self.env._(
+                    "Exclusion Reason: %(item)s is followed up; exclude it from follow-ups "
+                    "to give a reason.",
+                    item=(self - excluded)[0].move_id.name or (self - excluded)[0].display_name,
+                )
+            )
+        if excluded and not all((reason or "").strip() for reason in reasons):
+            raise ValidationError(
+                self.env._(
+                    "Exclusion Reason: say why %(item)s is not followed up (disputed "
+                    "quantity, litigation...).",
+                    item=excluded[0].move_id.name or excluded[0].display_name,
+                )
+            )
+        return vals
 
     # ------------------------------------------------------------------
     # Actions
@@ -170,43 +215,6 @@ class AccountMoveLine(models.Model):
             "context": {"default_move_line_ids": self.ids},
         }
 
-    # ------------------------------------------------------------------
-    # Open receivable items
-    #
-    # What exposure, follow-ups, statements and, next, interest, plans and aging
-    # all work on, defined here once: as SQL for figures over many customers,
-    # and as the matching ORM domain for records. "Chased" items are the open
-    # ones a collector asks the customer to pay: amounts due to us (not credit
-    # notes nor payments), not excluded from follow-ups (disputed).
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _open_receivable_sql(self, company, joins=None, conditions=None):
-        """FROM and WHERE clauses of the open receivable items of company: items
-        as ``line``, their account as ``account``, their partner as ``partner``.
-        The conditions match the index account_move_line_credit_open_items_idx.
-
-        :param joins: SQL joined before WHERE
-        :param conditions: SQL conditions added with AND
-        """
-        return SQL(
-            """
-              FROM account_move_line line
-              JOIN account_account account ON account.id = line.account_id
-              JOIN res_partner partner ON partner.id = line.partner_id
-                   %s
-             WHERE line.company_id = %s
-               AND account.account_type = 'asset_receivable'
-               AND line.parent_state = 'posted'
-               AND NOT line.reconciled
-               AND line.amount_residual <> 0
-               AND %s
-            """,
-            joins or SQL(),
-            company.id,
-            conditions or SQL("TRUE"),
-        )
-
     def _get_followup_document_name(self):
         """What a statement calls the item: its invoice's number, or for an
         installment of a plan its own label ("Installment 2/6 - PLAN/2026/0001")."""
@@ -214,157 +222,6 @@ class AccountMoveLine(models.Model):
         if self.move_id.credit_installment_plan_id and self.name:
             return self.name
         return self.move_id.name
-
-    @api.model
-    def _open_receivable_domain(self, company):
-        """The ORM domain of _open_receivable_sql."""
-        return [
-            ("company_id", "=", company.id),
-            ("account_id.account_type", "=", "asset_receivable"),
-            ("parent_state", "=", "posted"),
-            ("reconciled", "=", False),
-            ("amount_residual", "!=", 0),
-        ]
-
-    @api.model
-    def _chased_receivable_sql(self, company, conditions=None):
-        """FROM and WHERE clauses of the open items collectors chase (see
-        _open_receivable_sql)."""
-        return self._open_receivable_sql(
-            company,
-            conditions=SQL(
-                "line.amount_residual > 0 AND NOT COALESCE(line.followup_excluded, FALSE) AND %s",
-                conditions or SQL("TRUE"),
-            ),
-        )
-
-    @api.model
-    def _chased_receivable_domain(self, company):
-        """The ORM domain of _chased_receivable_sql."""
-        return [
-            *self._open_receivable_domain(company),
-            ("amount_residual", ">", 0),
-            ("followup_excluded", "=", False),
-        ]
-
-    # ------------------------------------------------------------------
-    # Open credits netted against chased items
-    #
-    # Credit notes and payments not matched with an invoice yet (open items with
-    # a negative residual) pay for the customer's chased items, oldest first, as
-    # a collector reconciling them would: follow-ups choose their level, the
-    # overdue hold rules and the interest run their base from what is left, and
-    # a customer whose credits cover what is due is neither chased nor charged.
-    # In company currency, as the exposure counts credits. Disputed items and
-    # credits (excluded from follow-ups) take no part.
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _open_credit_sql(self, company, conditions=None):
-        """FROM and WHERE clauses of the open credits of company (see
-        _open_receivable_sql)."""
-        return self._open_receivable_sql(
-            company,
-            conditions=SQL(
-                "line.amount_residual < 0 AND NOT COALESCE(line.followup_excluded, FALSE) AND %s",
-                conditions or SQL("TRUE"),
-            ),
-        )
-
-    @api.model
-    def _open_credit_domain(self, company):
-        """The ORM domain of _open_credit_sql."""
-        return [
-            *self._open_receivable_domain(company),
-            ("amount_residual", "<", 0),
-            ("followup_excluded", "=", False),
-        ]
-
-    @api.model
-    def _netted_receivable_sql(self, company, conditions=None):
-        """A SELECT of the chased items of company with what the open credits of
-        their customer cover of each, oldest first (by due date, then id), in
-        company currency. Columns: id, partner_id (the commercial partner),
-        date_maturity, amount_residual, netted, net_residual.
-
-        :param conditions: SQL conditions on the customers (``partner``), applied
-            to items and credits alike; never on the items alone, which would
-            net the credits against a part of the items.
-        """
-        return SQL(
-            """
-            WITH credit AS (
-                SELECT partner.commercial_partner_id AS partner_id,
-                       -SUM(line.amount_residual) AS amount
-                       %(credits)s
-              GROUP BY partner.commercial_partner_id
-            ), item AS (
-                SELECT line.id, partner.commercial_partner_id AS partner_id,
-                       line.date_maturity, line.amount_residual,
-                       COALESCE(SUM(line.amount_residual) OVER (
-                           PARTITION BY partner.commercial_partner_id
-                           ORDER BY line.date_maturity, line.id
-                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                       ), 0) AS before
-                       %(chased)s
-            )
-            SELECT item.id, item.partner_id, item.date_maturity, item.amount_residual,
-                   covered.amount AS netted,
-                   item.amount_residual - covered.amount AS net_residual
-              FROM item
-              LEFT JOIN credit ON credit.partner_id = item.partner_id
-             CROSS JOIN LATERAL (
-                   SELECT LEAST(item.amount_residual,
-                                GREATEST(COALESCE(credit.amount, 0) - item.before, 0)) AS amount
-             ) covered
-            """,
-            credits=self._open_credit_sql(company, conditions),
-            chased=self._chased_receivable_sql(company, conditions),
-        )
-
-    @api.model
-    def _get_credit_netting(self, partners, company):
-        """What open credits cover of the chased items of each customer.
-
-        :param partners: commercial partners
-        :return: {item id: amount covered, in company currency} of the items
-            credits cover, wholly or partly
-        """
-        self.env["res.partner"].flush_model(["commercial_partner_id"])
-        self.flush_model()
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT id, netted FROM (%s) netting WHERE netted > 0",
-                self._netted_receivable_sql(
-                    company, SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
-                ),
-            )
-        )
-        return dict(rows)
-
-    def _get_net_residuals(self):
-        """Open amount of each item, in its currency, once the open credits of its
-        customer are netted against the customer's items, oldest first.
-
-        :return: {item id: amount}
-        """
-        net = {line.id: line.amount_residual_currency for line in self}
-        for company, lines in self.grouped("company_id").items():
-            netted = self._get_credit_netting(lines.partner_id.commercial_partner_id, company)
-            for line in lines:
-                covered = netted.get(line.id)
-                if not covered:
-                    continue
-                if covered >= line.amount_residual:
-                    net[line.id] = 0.0
-                elif line.currency_id == company.currency_id:
-                    net[line.id] = line.amount_residual_currency - covered
-                else:
-                    # The part covered, at the item's own rate.
-                    net[line.id] = line.currency_id.round(
-                        line.amount_residual_currency * (1 - covered / line.amount_residual)
-                    )
-        return net
 
     @api.model
     def _followup_figures(self, partners, company):

@@ -3,8 +3,8 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_amount, format_date
+from odoo.exceptions import ValidationError
+from odoo.tools import format_amount, format_date
 
 from .credit_guarded_mixin import CAPTURED, ONCE, SYSTEM, Guard
 
@@ -44,7 +44,13 @@ MAX_VALIDITY_DAYS = 366
 
 class CreditApprovalRequest(models.Model):
     _name = "credit.approval.request"
-    _inherit = ["mail.thread", "mail.activity.mixin", "credit.guarded.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "credit.guarded.mixin",
+        "credit.decision.mixin",
+        "credit.batch.mixin",
+    ]
     _description = "Credit Approval Request"
     _order = "create_date desc, id desc"
     _check_company_auto = True
@@ -63,12 +69,14 @@ class CreditApprovalRequest(models.Model):
         index=True,
         readonly=True,
         help="The invoiced customer (commercial entity) the approval was given for.",
+        check_company=True,
     )
     order_partner_id = fields.Many2one(
         "res.partner",
         string="Ordering Customer",
         readonly=True,
         help="The ordering customer (commercial entity) the approval was given for.",
+        check_company=True,
     )
     company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
     currency_id = fields.Many2one("res.currency", readonly=True, required=True)
@@ -262,62 +270,35 @@ class CreditApprovalRequest(models.Model):
     # Business methods
     # ------------------------------------------------------------------
 
-    @api.model
-    def _credit_check_manager(self):
-        if self.env.su or self.env.user._is_superuser():
-            return
-        if not self.env.user.has_group("credit_collections.group_credit_manager"):
-            raise AccessError(
-                self.env._("Only credit managers can approve, reject or override credit holds.")
-            )
+    # The decision itself: credit.decision.mixin (manager, segregation, row lock,
+    # activities, log); these are the request's answers to it.
 
-    def _credit_check_segregation(self):
-        """Segregation of duties: nobody approves their own request or order."""
-        self.ensure_one()
-        if self.env.su or not self.company_id.credit_segregation_of_duties:
-            return
-        user = self.env.user
+    def _credit_interested_users(self):
         # What the order's history says, not its current salesperson alone: a
         # reassignment does not make one's own order someone else's.
-        if user in self.requested_by_id | self.order_id._credit_interested_users():
-            raise UserError(
-                self.env._(
-                    "Segregation of duties: you cannot approve a credit exception for "
-                    "%(order)s, which you requested, created or sold (now or before it was "
-                    "reassigned). Another credit manager must decide.",
-                    order=self.order_id.name,
-                )
-            )
+        return self.requested_by_id | self.order_id._credit_interested_users()
 
-    def _credit_decide(self, state, note):
-        self.ensure_one()
-        if self.state != "pending":
-            raise UserError(
-                self.env._("%(request)s has already been decided.", request=self.display_name)
-            )
-        # Row lock: two managers deciding the same request at once, the second one
-        # waits and then finds it decided.
-        self.env.cr.execute(
-            SQL("SELECT id FROM credit_approval_request WHERE id = %s FOR NO KEY UPDATE", self.id)
+    def _credit_segregation_refusal(self):
+        return self.env._(
+            "Segregation of duties: you cannot approve a credit exception for "
+            "%(order)s, which you requested, created or sold (now or before it was "
+            "reassigned). Another credit manager must decide.",
+            order=self.order_id.name,
         )
-        self.invalidate_recordset(["state"])
-        if self.state != "pending":
-            raise UserError(
-                self.env._("%(request)s has already been decided.", request=self.display_name)
-            )
+
+    def _credit_decision_vals(self, state):
         today = fields.Date.context_today(self)
-        # Decision fields are written by the decision only (see SYSTEM_FIELDS).
-        self.sudo().write(
-            {
-                "state": state,
-                "approver_id": self.env.user.id,
-                "decision_date": fields.Datetime.now(),
-                "valid_until": today + timedelta(days=self.validity_days)
-                if state == "approved"
-                else False,
-            }
-        )
-        self._credit_close_activities(note)
+        return {
+            **super()._credit_decision_vals(state),
+            "valid_until": today + timedelta(days=self.validity_days)
+            if state == "approved"
+            else False,
+        }
+
+    def _credit_decision_notify(self):
+        return self.requested_by_id.partner_id
+
+    def _credit_decision_body(self, state, note):
         if state == "approved":
             body = self.env._(
                 "%(kind)s by %(user)s for up to %(amount)s, valid until %(date)s.",
@@ -332,16 +313,16 @@ class CreditApprovalRequest(models.Model):
             body = self.env._("Credit exception rejected by %(user)s.", user=self.env.user.name)
         if note:
             body += "\n" + self.env._("Note: %(note)s", note=note)
-        self._credit_post_on_documents(body, notify=self.requested_by_id.partner_id)
+        return body
 
-    def _credit_close_activities(self, feedback):
-        approval_type = self.env.ref("credit_collections.mail_activity_credit_approval")
-        activities = self.activity_ids.filtered(
-            lambda activity: activity.activity_type_id == approval_type
+    def _credit_approver_note(self):
+        return self.env._(
+            "%(user)s asks to confirm %(order)s (%(amount)s) for %(partner)s.",
+            user=self.requested_by_id.name,
+            order=self.order_id.name,
+            amount=format_amount(self.env, self.amount, self.currency_id),
+            partner=self.partner_id.display_name,
         )
-        # The activity may be another credit manager's: closing it is part of the
-        # decision this manager is entitled to take.
-        activities.sudo().action_feedback(feedback=feedback or "")
 
     def _credit_cancel(self, reason):
         """Close pending or approved requests that no longer apply (the order changed
@@ -411,48 +392,25 @@ class CreditApprovalRequest(models.Model):
             date=format_date(self.env, self.valid_until),
         )
 
-    @api.model
-    def _credit_approvers(self, company):
-        if company.credit_approver_id:
-            return company.credit_approver_id
-        # Who decides is asked by whoever requests: salespeople cannot read groups.
-        return (
-            self.env.ref("credit_collections.group_credit_manager")
-            .sudo()
-            .users.filtered(lambda user: not user.share and company in user.company_ids)
-            .sorted("id")
-        )
-
-    def _credit_notify_approvers(self):
-        for request in self:
-            approvers = self._credit_approvers(request.company_id)
-            for approver in approvers:
-                # Salespeople ask; the activity is the approver's.
-                request.sudo().activity_schedule(
-                    "credit_collections.mail_activity_credit_approval",
-                    user_id=approver.id,
-                    note=self.env._(
-                        "%(user)s asks to confirm %(order)s (%(amount)s) for %(partner)s.",
-                        user=request.requested_by_id.name,
-                        order=request.order_id.name,
-                        amount=format_amount(self.env, request.amount, request.currency_id),
-                        partner=request.partner_id.display_name,
-                    ),
-                )
-
     # ------------------------------------------------------------------
     # Cron
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_expire_credit_approvals(self):
-        expired = self.search(
-            [
-                ("state", "=", "approved"),
-                ("valid_until", "<", fields.Date.context_today(self)),
-                ("order_id.state", "in", ("draft", "sent")),
-            ]
-        )
+    def _cron_expire_credit_approvals(self, limit=None):
+        """Expire the next batch of approvals past their date (credit.batch.mixin:
+        the scheduler calls again while some are left)."""
+        return self._credit_batch_run(limit)
+
+    def _credit_batch_domain(self):
+        return [
+            ("state", "=", "approved"),
+            ("valid_until", "<", fields.Date.context_today(self)),
+            ("order_id.state", "in", ("draft", "sent")),
+        ]
+
+    def _credit_batch_process(self, records):
+        expired = records
         # Expiry is a decision of the system on a system field (see SYSTEM_FIELDS).
         expired.sudo().write({"state": "expired"})
         notes = {}

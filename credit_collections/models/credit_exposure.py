@@ -1,7 +1,7 @@
 from datetime import timedelta
 
-from odoo import fields, models
-from odoo.tools import SQL, float_compare, format_amount
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
 
 
 class CreditExposure(models.AbstractModel):
@@ -27,11 +27,11 @@ class CreditExposure(models.AbstractModel):
                 SELECT partner.commercial_partner_id
                   FROM sale_order sale
                   JOIN res_partner partner ON partner.id = sale.partner_invoice_id
-                 WHERE sale.company_id = %(company)s AND sale.state = 'sale'
+                 WHERE sale.company_id = ANY(%(companies)s) AND sale.state = 'sale'
                  UNION
                 SELECT move.commercial_partner_id
                   FROM account_move move
-                 WHERE move.company_id = %(company)s AND move.state = 'draft'
+                 WHERE move.company_id = ANY(%(companies)s) AND move.state = 'draft'
                    AND move.move_type IN ('out_invoice', 'out_refund')
                    AND move.commercial_partner_id IS NOT NULL
                  UNION
@@ -40,9 +40,11 @@ class CreditExposure(models.AbstractModel):
                  WHERE partner.credit_hold ->> %(company_key)s = 'true'
                     OR partner.credit_cash_only ->> %(company_key)s = 'true'
                 """,
-                company=company.id,
+                companies=self._exposure_companies(company).ids,
                 company_key=str(company.id),
-                open_receivables=self.env["account.move.line"]._open_receivable_sql(company),
+                open_receivables=self.env["account.move.line"]._open_receivable_sql(
+                    self._exposure_companies(company)
+                ),
             )
         )
         return [row[0] for row in rows]
@@ -108,81 +110,174 @@ class CreditExposure(models.AbstractModel):
             config[partner.id] = rules
         return config
 
-    def _receivable_figures(self, company, cutoffs):
-        """Open receivable figures per commercial partner, in company currency.
-        The overdue amounts the hold rules read are net of the open credits, as
-        the exposure is (see account.move.line._netted_receivable_sql).
+    # ------------------------------------------------------------------
+    # Figures: a list that features extend
+    #
+    # A snapshot's figures come from the providers of _get_figure_providers(),
+    # each computing its figures for all the customers at once (one query). The
+    # open-item figures are one query whose columns _get_receivable_columns()
+    # lists: a feature adds a figure of the open items (installment plans do) by
+    # adding a column, not a query. A figure it adds is read by its own hold rule
+    # (see _get_rules) and defaults to its column's default.
+    # ------------------------------------------------------------------
 
-        :param cutoffs: {commercial partner id: due date before which an overdue item
-            counts for the overdue hold rule}
-        """
+    def _get_figure_providers(self):
+        """Methods computing figures of the snapshots, each for all partners in
+        one query: ``provider(partners, company, options)`` returning
+        {commercial partner id: {figure: value}}. ``options`` holds the cutoffs of
+        the overdue rule ({partner id: date}) and the orders and draft invoices
+        not to count (``exclude_orders``, ``exclude_moves``). Override to add one."""
+        return [self._figures_receivable, self._figures_orders, self._figures_draft_invoices]
+
+    def _get_receivable_columns(self, company):
+        """Columns of the one open-item query, as (figure, SQL aggregate, default).
+        The aggregates read the open items as ``line`` (see
+        account.move.line._open_receivable_sql), what open credits leave of each
+        as ``netting.net_residual`` and the overdue rule's cutoff as
+        ``cutoff.cutoff_date``. Override to add a figure of the open items."""
+        Line = self.env["account.move.line"]
         today = fields.Date.context_today(self)
-        partner_ids = list(cutoffs)
-        self.env["account.move.line"].flush_model()
+        overdue = Line._overdue_sql(today)
+        return [
+            ("receivable", SQL("SUM(line.amount_residual)"), 0.0),
+            ("overdue", SQL("SUM(line.amount_residual) FILTER (WHERE %s)", overdue), 0.0),
+            ("oldest_due", SQL("MIN(line.date_maturity) FILTER (WHERE %s)", overdue), None),
+            # Net of the open credits, as the exposure is: only chased items have
+            # a net residual, all of them positive.
+            (
+                "overdue_for_hold",
+                SQL(
+                    "SUM(netting.net_residual) FILTER (WHERE %s)",
+                    Line._overdue_sql(SQL("cutoff.cutoff_date")),
+                ),
+                0.0,
+            ),
+            (
+                "overdue_undisputed",
+                SQL("SUM(netting.net_residual) FILTER (WHERE %s)", overdue),
+                0.0,
+            ),
+            *self._receivable_columns_plans(company),
+        ]
+
+    def _receivable_columns_plans(self, company):
+        """Installment plans' figures: what the running plans' entries have not yet
+        due (out of the exposure when the company says so, see
+        _get_exposure_exclusions) and whether a plan defaulted."""
         self.env["credit.installment.plan"].flush_model(["state", "move_id", "company_id"])
+        entries = SQL(
+            """
+            SELECT move_id FROM credit_installment_plan
+             WHERE company_id = ANY(%s) AND state IN %s AND move_id IS NOT NULL
+            """,
+            self._exposure_companies(company).ids,
+            ("active", "defaulted"),
+        )
+        defaulted = SQL(
+            "SELECT move_id FROM credit_installment_plan "
+            "WHERE company_id = ANY(%s) AND state = 'defaulted' AND move_id IS NOT NULL",
+            self._exposure_companies(company).ids,
+        )
+        return [
+            (
+                "plan_not_due",
+                SQL(
+                    "SUM(line.amount_residual) FILTER (WHERE line.date_maturity >= %s "
+                    "AND line.move_id IN (%s))",
+                    fields.Date.context_today(self),
+                    entries,
+                ),
+                0.0,
+            ),
+            ("defaulted_plan", SQL("BOOL_OR(line.move_id IN (%s))", defaulted), False),
+        ]
+
+    def _get_exposure_exclusions(self, company):
+        """Figures of the open items not yet due that the exposure leaves out."""
+        return [] if company.credit_plan_count_in_exposure else ["plan_not_due"]
+
+    def _exposure_companies(self, company):
+        """The companies whose receivables, orders and draft invoices a customer's
+        limit in company covers: the whole company, its parent and every branch,
+        as Odoo's ``credit`` (res.partner._credit_debit_get) sums them. Branches
+        share the currency of their root company: their amounts add up in
+        company currency."""
+        # Companies the user may not select still hold what the customer owes.
+        return self.env["res.company"].sudo().browse(self._exposure_company_ids(company.id))
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _exposure_company_ids(self, company_id):
+        # Cached: creating or deleting a company clears the registry's caches,
+        # and a company's parent never changes.
+        Company = self.env["res.company"].sudo()
+        root = Company.browse(company_id).root_id
+        return tuple(Company.search([("id", "child_of", root.id)]).ids)
+
+    def _figures_receivable(self, partners, company, options):
+        """The figures of _get_receivable_columns, per commercial partner, in one
+        query, in company currency."""
+        cutoffs = options["cutoffs"]
+        partner_ids = partners.ids
+        columns = self._get_receivable_columns(company)
+        self.env["account.move.line"].flush_model()
+        Line = self.env["account.move.line"]
+        companies = self._exposure_companies(company)
         rows = self.env.execute_query(
             SQL(
                 """
                 WITH cutoff AS (
                     SELECT * FROM unnest(%(partner_ids)s::int[], %(cutoffs)s::date[])
                         AS c(partner_id, cutoff_date)
-                ), plan_entry AS (
-                    SELECT move_id, state = 'defaulted' AS defaulted
-                      FROM credit_installment_plan
-                     WHERE company_id = %(company)s AND state IN ('active', 'defaulted')
-                       AND move_id IS NOT NULL
                 )
-                SELECT partner.commercial_partner_id,
-                       SUM(line.amount_residual),
-                       SUM(line.amount_residual) FILTER (
-                           WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
-                       MIN(line.date_maturity) FILTER (
-                           WHERE line.amount_residual > 0 AND line.date_maturity < %(today)s),
-                       SUM(netting.net_residual) FILTER (
-                           WHERE line.date_maturity < cutoff.cutoff_date),
-                       SUM(netting.net_residual) FILTER (WHERE line.date_maturity < %(today)s),
-                       SUM(line.amount_residual) FILTER (
-                           WHERE line.date_maturity >= %(today)s
-                             AND line.move_id IN (SELECT move_id FROM plan_entry)),
-                       BOOL_OR(line.move_id IN (
-                           SELECT move_id FROM plan_entry WHERE defaulted))
+                SELECT partner.commercial_partner_id, %(columns)s
                        %(open_receivables)s
               GROUP BY partner.commercial_partner_id
                 """,
                 partner_ids=partner_ids,
-                company=company.id,
                 cutoffs=[cutoffs[pid] for pid in partner_ids],
-                today=today,
-                open_receivables=self.env["account.move.line"]._open_receivable_sql(
-                    company,
+                columns=SQL(", ").join(column for _key, column, _default in columns),
+                open_receivables=Line._open_receivable_sql(
+                    companies,
                     joins=SQL(
                         """
                         JOIN cutoff ON cutoff.partner_id = partner.commercial_partner_id
                         LEFT JOIN (%s) netting ON netting.id = line.id
                         """,
-                        self.env["account.move.line"]._netted_receivable_sql(
-                            company, SQL("partner.commercial_partner_id = ANY(%s)", partner_ids)
+                        Line._netted_receivable_sql(
+                            companies, SQL("partner.commercial_partner_id = ANY(%s)", partner_ids)
                         ),
                     ),
                 ),
             )
         )
-        keys = (
-            "receivable",
-            "overdue",
-            "oldest_due",
-            "overdue_for_hold",
-            "overdue_undisputed",
-            "plan_not_due",
-            "defaulted_plan",
-        )
         return {
             row[0]: {
-                key: value if key in ("oldest_due", "defaulted_plan") else value or 0.0
-                for key, value in zip(keys, row[1:], strict=True)
+                key: default if value is None else value
+                for (key, _column, default), value in zip(columns, row[1:], strict=True)
             }
             for row in rows
         }
+
+    def _figures_orders(self, partners, company, options):
+        if not company.credit_include_orders:
+            return {}
+        amounts = self._orders_to_invoice(partners, company, options.get("exclude_orders"))
+        return {pid: {"orders": amount} for pid, amount in amounts.items()}
+
+    def _figures_draft_invoices(self, partners, company, options):
+        if not company.credit_include_draft_invoices:
+            return {}
+        amounts = self._draft_invoices(partners, company, options.get("exclude_moves"))
+        return {pid: {"draft_invoices": amount or 0.0} for pid, amount in amounts.items()}
+
+    def _get_figure_defaults(self, company):
+        """Each figure's value for a customer a provider has no row for."""
+        defaults = {"orders": 0.0, "draft_invoices": 0.0}
+        defaults.update(
+            (key, default) for key, _column, default in self._get_receivable_columns(company)
+        )
+        return defaults
 
     def _orders_to_invoice(self, partners, company, exclude_orders=None):
         """Tax-included amount still to invoice on confirmed orders, per commercial
@@ -206,7 +301,7 @@ class CreditExposure(models.AbstractModel):
                       FROM sale_order_line line
                       JOIN sale_order sale ON sale.id = line.order_id
                       JOIN res_partner partner ON partner.id = sale.partner_invoice_id
-                     WHERE sale.company_id = %(company)s
+                     WHERE sale.company_id = ANY(%(companies)s)
                        AND sale.state = 'sale'
                        AND partner.commercial_partner_id = ANY(%(partner_ids)s)
                        AND NOT (sale.id = ANY(%(exclude)s))
@@ -214,7 +309,7 @@ class CreditExposure(models.AbstractModel):
                   ) AS per_order
               GROUP BY commercial_partner_id, currency_id
                 """,
-                company=company.id,
+                companies=self._exposure_companies(company).ids,
                 partner_ids=partners.ids,
                 exclude=list(exclude_orders or []),
                 to_invoice=self._order_to_invoice_sql(),
@@ -283,7 +378,7 @@ class CreditExposure(models.AbstractModel):
                 """
                 SELECT move.commercial_partner_id, SUM(move.amount_total_signed)
                   FROM account_move move
-                 WHERE move.company_id = %(company)s
+                 WHERE move.company_id = ANY(%(companies)s)
                    AND move.state = 'draft'
                    AND move.move_type IN ('out_invoice', 'out_refund')
                    AND move.commercial_partner_id = ANY(%(partner_ids)s)
@@ -295,7 +390,7 @@ class CreditExposure(models.AbstractModel):
                         WHERE line.move_id = move.id)
               GROUP BY move.commercial_partner_id
                 """,
-                company=company.id,
+                companies=self._exposure_companies(company).ids,
                 partner_ids=partners.ids,
                 exclude=list(exclude_moves or []),
             )
@@ -311,18 +406,27 @@ class CreditExposure(models.AbstractModel):
         return {currency.id: company_rate / rates[currency.id] for currency in currencies}
 
     def _get_snapshots(
-        self, partners, company, orders_amounts=None, exclude_orders=None, exclude_moves=None
+        self,
+        partners,
+        company,
+        orders_amounts=None,
+        exclude_orders=None,
+        exclude_moves=None,
+        reasons_without_amounts=False,
     ):
         """Everything the credit decision needs, for every commercial partner in self.
 
         A constant number of queries whatever the number of partners, invoices and
-        orders.
+        orders: one per figure provider (see _get_figure_providers).
 
         :param orders_amounts: {commercial partner id: amount in company currency of
             the orders being checked}, added to exposure
         :param exclude_orders: ids of orders not to count as orders to invoice (the
             orders being checked, counted through orders_amounts instead)
         :param exclude_moves: ids of draft invoices not to count, likewise
+        :param reasons_without_amounts: the reasons leave the amounts out (lists
+            that show statuses and figures, not the reasons: formatting an amount
+            costs more than the rest of a customer's evaluation)
         :return: {commercial partner id: snapshot dict}
         """
         partners = partners.commercial_partner_id
@@ -331,276 +435,62 @@ class CreditExposure(models.AbstractModel):
         orders_amounts = orders_amounts or {}
         today = fields.Date.context_today(self)
         config = self._rules_config(partners, company)
-        cutoffs = {
-            pid: today - timedelta(days=rules["overdue_days"]) for pid, rules in config.items()
+        options = {
+            "cutoffs": {
+                pid: today - timedelta(days=rules["overdue_days"]) for pid, rules in config.items()
+            },
+            "exclude_orders": exclude_orders,
+            "exclude_moves": exclude_moves,
         }
-        receivables = self._receivable_figures(company, cutoffs)
-        orders = (
-            self._orders_to_invoice(partners, company, exclude_orders)
-            if company.credit_include_orders
-            else {}
-        )
-        drafts = (
-            self._draft_invoices(partners, company, exclude_moves)
-            if company.credit_include_draft_invoices
-            else {}
-        )
+        figures = {pid: self._get_figure_defaults(company) for pid in partners.ids}
+        for provider in self._get_figure_providers():
+            for pid, values in provider(partners, company, options).items():
+                figures[pid].update(values)
         snapshots = {}
         for partner in partners:
             snapshot = self._prepare_snapshot(
                 partner,
                 company,
                 config[partner.id],
-                receivables.get(partner.id, {}),
-                orders.get(partner.id, 0.0),
-                drafts.get(partner.id) or 0.0,
+                figures[partner.id],
                 orders_amounts.get(partner.id, 0.0),
             )
+            snapshot["reasons_without_amounts"] = reasons_without_amounts
             snapshot.update(self._evaluate(snapshot))
             snapshots[partner.id] = snapshot
         return snapshots
 
-    def _prepare_snapshot(self, partner, company, config, figures, orders, drafts, order_amount):
-        """The figures and settings of one commercial partner the rules read."""
+    def _prepare_snapshot(self, partner, company, config, figures, order_amount):
+        """The figures and settings of one commercial partner the rules read: its
+        settings, every figure of the providers, and the exposure."""
         today = fields.Date.context_today(self)
-        receivable = figures.get("receivable", 0.0)
-        overdue = figures.get("overdue", 0.0)
+        receivable = figures["receivable"]
+        overdue = figures["overdue"]
         not_due = receivable - overdue
-        # Installments not yet due of a running plan: out of the exposure when the
-        # company says so.
-        plan_not_due = (
-            0.0 if company.credit_plan_count_in_exposure else figures.get("plan_not_due", 0.0)
-        )
+        # Open items not yet due that the company leaves out (a running plan's).
+        left_out = sum(figures.get(key) or 0.0 for key in self._get_exposure_exclusions(company))
         exposure = (
-            (not_due - plan_not_due if company.credit_include_not_due else 0.0)
+            (not_due - left_out if company.credit_include_not_due else 0.0)
             + (overdue if company.credit_include_overdue else 0.0)
-            + orders
-            + drafts
+            + figures["orders"]
+            + figures["draft_invoices"]
         )
-        oldest_due = figures.get("oldest_due")
-        return dict(
-            config,
+        oldest_due = figures["oldest_due"]
+        snapshot = dict(config, **figures)
+        snapshot.update(
+            defaulted_plan=bool(figures.get("defaulted_plan")),
             partner=partner,
             company=company,
             currency=company.currency_id,
-            receivable=receivable,
-            overdue=overdue,
             not_due=not_due,
-            overdue_for_hold=figures.get("overdue_for_hold", 0.0),
-            overdue_undisputed=figures.get("overdue_undisputed", 0.0),
             oldest_overdue_days=(today - oldest_due).days if oldest_due else 0,
-            orders=orders,
-            draft_invoices=drafts,
             exposure_before_order=exposure,
             order_amount=order_amount,
             other_orders_amount=0.0,
             exposure=exposure + order_amount,
             paid_in_advance=False,
-            defaulted_plan=bool(figures.get("defaulted_plan")),
         )
-
-    # ------------------------------------------------------------------
-    # Hold rules
-    # ------------------------------------------------------------------
-
-    def _get_rules(self):
-        """Hold rules, in the order their reasons are listed. Each takes a snapshot
-        and returns None or a (status, reason) tuple; override to add rules."""
-        return [
-            self._rule_manual_hold,
-            self._rule_cash_only,
-            self._rule_over_limit,
-            self._rule_overdue,
-            self._rule_overdue_limit,
-            self._rule_defaulted_plan,
-            self._rule_warning,
-        ]
-
-    def _evaluate(self, snapshot):
-        """Status and reasons of a snapshot: every reason for display, the blocking
-        ones apart for the refusal message."""
-        reasons = []
-        blocking_reasons = []
-        blocking_rules = []
-        for rule in self._get_rules():
-            verdict = rule(snapshot)
-            if not verdict:
-                continue
-            rule_status, reason = verdict
-            reasons.append(reason)
-            if rule_status == "blocked":
-                blocking_reasons.append(reason)
-                blocking_rules.append(rule.__name__)
-        if blocking_reasons:
-            status = "blocked"
-        else:
-            status = "warning" if reasons else "ok"
-        return {
-            "status": status,
-            "reasons": reasons,
-            "blocking_reasons": blocking_reasons,
-            "blocking_rules": blocking_rules,
-            "over_limit": self._is_over_limit(snapshot),
-        }
-
-    def _get_rule_advice(self):
-        """What a salesperson can do about each hold rule that blocks, by rule
-        method name; override to add the advice of a new rule."""
-        return {
-            "_rule_manual_hold": self.env._("ask a credit manager to lift the credit hold"),
-            "_rule_cash_only": self.env._("get the order paid before confirming it"),
-            "_rule_over_limit": self.env._(
-                "reduce the order, or get open invoices paid to free credit"
-            ),
-            "_rule_overdue": self.env._("collect the overdue invoices"),
-            "_rule_overdue_limit": self.env._("collect the overdue invoices"),
-            "_rule_defaulted_plan": self.env._(
-                "get the customer's installment plan back on schedule"
-            ),
-        }
-
-    def _get_blocking_advice(self, blocking_rules):
-        """What to do about the rules that block, in one sentence: the advice of
-        each rule, then an approval, which lifts any of them."""
-        advice_of = self._get_rule_advice()
-        actions = []
-        for rule_name in blocking_rules:
-            action = advice_of.get(rule_name)
-            if action and action not in actions:
-                actions.append(action)
-        approval = self.env._(
-            'ask a credit manager for an exception with "Request Credit Approval"'
-        )
-        if not actions:
-            return self.env._("What to do: %(approval)s.", approval=approval)
-        return self.env._(
-            "What to do: %(actions)s, or %(approval)s.",
-            actions="; ".join(actions),
-            approval=approval,
-        )
-
-    def _format_amount(self, snapshot, amount):
-        # Formatting an amount costs more than the rest of a customer's evaluation:
-        # lists that show statuses and figures, not the reasons, skip it.
-        if self.env.context.get("credit_reasons_without_amounts"):
-            return ""
-        return format_amount(self.env, amount, snapshot["currency"])
-
-    def _is_over_limit(self, snapshot):
-        if not snapshot["has_limit"]:
-            return False
-        allowed = snapshot["limit"] * (1 + snapshot["tolerance"] / 100.0)
-        return (
-            float_compare(
-                snapshot["exposure"], allowed, precision_rounding=snapshot["currency"].rounding
-            )
-            > 0
-        )
-
-    def _rule_manual_hold(self, snapshot):
-        if not snapshot["hold"]:
-            return None
-        if snapshot["hold_reason"]:
-            return "blocked", self.env._(
-                "On credit hold: %(reason)s", reason=snapshot["hold_reason"]
-            )
-        return "blocked", self.env._("On credit hold.")
-
-    def _rule_cash_only(self, snapshot):
-        if not snapshot["cash_only"] or not snapshot["order_amount"] or snapshot["paid_in_advance"]:
-            return None
-        return "blocked", self.env._(
-            "Cash-only customer: the order (%(amount)s) must be paid before it is confirmed.",
-            amount=self._format_amount(snapshot, snapshot["order_amount"]),
-        )
-
-    def _rule_over_limit(self, snapshot):
-        if snapshot["paid_in_advance"] or not self._is_over_limit(snapshot):
-            return None
-        status = "blocked" if snapshot["check_over_limit"] else "warning"
-        if not snapshot["limit"]:
-            return status, self.env._(
-                "No credit granted: exposure %(exposure)s while the credit limit is 0.",
-                exposure=self._format_amount(snapshot, snapshot["exposure"]),
-            )
-        tolerance = f"{snapshot['tolerance']:g}"
-        return status, self.env._(
-            "Over credit limit: exposure %(exposure)s exceeds the limit of %(limit)s "
-            "(tolerance %(tolerance)s%%) by %(excess)s.",
-            exposure=self._format_amount(snapshot, snapshot["exposure"]),
-            limit=self._format_amount(snapshot, snapshot["limit"]),
-            tolerance=tolerance,
-            excess=self._format_amount(snapshot, snapshot["exposure"] - snapshot["limit"]),
-        )
-
-    def _rule_overdue(self, snapshot):
-        if snapshot["paid_in_advance"]:
-            return None
-        amount = snapshot["overdue_for_hold"]
-        if (
-            float_compare(
-                amount,
-                snapshot["overdue_threshold"],
-                precision_rounding=snapshot["currency"].rounding,
-            )
-            <= 0
-            or amount <= 0
-        ):
-            return None
-        status = "blocked" if snapshot["check_overdue"] else "warning"
-        return status, self.env._(
-            "Overdue: %(amount)s overdue for more than %(days)s days (oldest %(oldest)s days).",
-            amount=self._format_amount(snapshot, amount),
-            days=snapshot["overdue_days"],
-            oldest=snapshot["oldest_overdue_days"],
-        )
-
-    def _rule_overdue_limit(self, snapshot):
-        limit = snapshot["overdue_limit"]
-        if not limit or snapshot["paid_in_advance"]:
-            return None
-        if (
-            float_compare(
-                snapshot["overdue_undisputed"],
-                limit,
-                precision_rounding=snapshot["currency"].rounding,
-            )
-            <= 0
-        ):
-            return None
-        return "blocked", self.env._(
-            "Overdue sub-limit: %(amount)s overdue exceeds the overdue limit of %(limit)s.",
-            amount=self._format_amount(snapshot, snapshot["overdue_undisputed"]),
-            limit=self._format_amount(snapshot, limit),
-        )
-
-    def _rule_defaulted_plan(self, snapshot):
-        if not snapshot["defaulted_plan"] or snapshot["paid_in_advance"]:
-            return None
-        return "blocked", self.env._(
-            "Defaulted installment plan: no new order until the customer is back on schedule "
-            "or the plan is cancelled."
-        )
-
-    def _rule_warning(self, snapshot):
-        if (
-            not snapshot["has_limit"]
-            or not snapshot["limit"]
-            or snapshot["paid_in_advance"]
-            or self._is_over_limit(snapshot)
-        ):
-            return None
-        used = snapshot["exposure"] / snapshot["limit"] * 100.0
-        if used < snapshot["warning_percent"]:
-            return None
-        percent = f"{used:.0f}"
-        return "warning", self.env._(
-            "Close to the credit limit: exposure %(exposure)s is %(percent)s%% of the limit "
-            "of %(limit)s.",
-            exposure=self._format_amount(snapshot, snapshot["exposure"]),
-            percent=percent,
-            limit=self._format_amount(snapshot, snapshot["limit"]),
-        )
+        return snapshot
 
     def init(self):
         result = super().init()
@@ -630,21 +520,6 @@ class CreditExposure(models.AbstractModel):
         return result
 
     def _lock_partners(self, partners):
-        """Serialize credit decisions per commercial partner.
-
-        Two transactions confirming orders of the same customer would each see
-        an exposure without the other's order. Writing the customer's lock row
-        makes the second one wait for the first and then fail with a serialization
-        error, which Odoo retries with a fresh snapshot that includes the first order.
-        """
-        if partners.commercial_partner_id:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    INSERT INTO credit_collections_partner_lock (partner_id)
-                    SELECT id FROM unnest(%s::int[]) AS id ORDER BY id
-                        ON CONFLICT (partner_id) DO UPDATE SET partner_id = EXCLUDED.partner_id
-                    """,
-                    partners.commercial_partner_id.ids,
-                )
-            )
+        """Serialize credit decisions per commercial partner (the lock is
+        credit.batch.mixin's, see _credit_lock_customers)."""
+        self.env["credit.batch.mixin"]._credit_lock_customers(partners)

@@ -15,7 +15,7 @@ ACTIVITY_ASSIGNEES = [
 
 class CreditFollowupLevel(models.Model):
     _name = "credit.followup.level"
-    _inherit = ["credit.guarded.mixin"]
+    _inherit = ["credit.guarded.mixin", "credit.bounded.mixin"]
     _description = "Follow-up Level"
     _order = "policy_id, delay, sequence, id"
     _check_company_auto = True
@@ -23,7 +23,11 @@ class CreditFollowupLevel(models.Model):
     _credit_configuration = True
 
     policy_id = fields.Many2one(
-        "credit.followup.policy", required=True, ondelete="cascade", index=True
+        "credit.followup.policy",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="policy_id.company_id", store=True, index=True)
     name = fields.Char(required=True, translate=True)
@@ -99,7 +103,7 @@ class CreditFollowupLevel(models.Model):
     def _check_delay(self):
         low, high = LEVEL_DELAY_BOUNDS
         for level in self:
-            if not low <= level.delay <= high:
+            if level._credit_is_out_of_bounds("delay"):
                 raise ValidationError(
                     self.env._(
                         "Delay: level %(level)s must be between %(low)s days (before the due "
@@ -111,22 +115,22 @@ class CreditFollowupLevel(models.Model):
                     )
                 )
 
+    def _credit_field_bounds(self):
+        return {**super()._credit_field_bounds(), "delay": LEVEL_DELAY_BOUNDS}
+
+    def _credit_bound_message(self, field_name, low, high):
+        if field_name == "delay":
+            return self.env._(
+                "A level's delay is between %(low)s days (before the due date) and "
+                "%(high)s days after it.",
+                low=low,
+                high=high,
+            )
+        return super()._credit_bound_message(field_name, low, high)
+
     @api.onchange("delay")
     def _onchange_delay(self):
-        low, high = LEVEL_DELAY_BOUNDS
-        if not low <= self.delay <= high:
-            return {
-                "warning": {
-                    "title": self.env._("Delay"),
-                    "message": self.env._(
-                        "A level's delay is between %(low)s days (before the due date) and "
-                        "%(high)s days after it.",
-                        low=low,
-                        high=high,
-                    ),
-                }
-            }
-        return None
+        return self._credit_bound_warning("delay")
 
     @api.constrains("letter_template_id")
     def _check_letter_template(self):

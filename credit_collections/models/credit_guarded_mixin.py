@@ -231,6 +231,7 @@ class CreditGuardedMixin(models.AbstractModel):
     def _credit_guard_who(self, guard):
         if not guard.group:
             return self.env._("set by Credit & Collections itself, never by hand")
+        # sudo: the names of the groups the refusal names, which anyone refused may read.
         groups = ", ".join(
             self.env.ref(group.strip()).sudo().full_name for group in guard.group.split(",")
         )
@@ -238,6 +239,7 @@ class CreditGuardedMixin(models.AbstractModel):
 
     def _credit_guard_sent(self, refusals, vals):
         """Refused fields vals would change on some of their records."""
+        # sudo: the guard judges the values records hold, including fields the user may not read.
         records = self.sudo()
         return {
             name
@@ -252,6 +254,7 @@ class CreditGuardedMixin(models.AbstractModel):
 
     def _credit_guard_snapshot(self, refusals):
         """{(field name, record id): comparable value} of what may not change."""
+        # sudo: the guard judges the values records hold, including fields the user may not read.
         records = self.sudo()
         return {
             (name, record.id): _comparable(self._fields[name], record[name])
@@ -260,6 +263,7 @@ class CreditGuardedMixin(models.AbstractModel):
         }
 
     def _credit_guard_compare(self, before):
+        # sudo: the guard judges the values records hold, including fields the user may not read.
         records = self.sudo()
         return {
             name
@@ -272,6 +276,7 @@ class CreditGuardedMixin(models.AbstractModel):
         not their computation (a value sent for a computed field is kept by the
         ORM): they are recomputed, and returned when they differed."""
         forged = set()
+        # sudo: the guard judges the values records hold, including fields the user may not read.
         records = self.sudo()
         for name in field_names:
             field = self._fields[name]
@@ -336,6 +341,7 @@ class CreditGuardedMixin(models.AbstractModel):
                 if refused:
                     refusals[name] = refused
         pristine = self._credit_guard_pristine(list(refusals)) if refusals else {}
+        # sudo: the guard judges the values records hold, including fields the user may not read.
         records = self.sudo()
         forged = set()
         for name, record_ids in refusals.items():

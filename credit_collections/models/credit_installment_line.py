@@ -22,7 +22,11 @@ class CreditInstallmentLine(models.Model):
     _check_company_auto = True
 
     plan_id = fields.Many2one(
-        "credit.installment.plan", required=True, index=True, ondelete="cascade"
+        "credit.installment.plan",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one(related="plan_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="plan_id.currency_id")
@@ -35,6 +39,7 @@ class CreditInstallmentLine(models.Model):
         readonly=True,
         index="btree_not_null",
         copy=False,
+        check_company=True,
     )
     amount_residual = fields.Monetary(
         string="Left to Pay", compute="_compute_payment", help="Open amount of its item."
@@ -45,6 +50,7 @@ class CreditInstallmentLine(models.Model):
     @api.depends(
         "amount",
         "date_due",
+        "move_line_id.amount_residual",
         "move_line_id.amount_residual_currency",
         "move_line_id.date_maturity",
         "move_line_id.reconciled",
@@ -54,7 +60,6 @@ class CreditInstallmentLine(models.Model):
         for line in self:
             item = line.move_line_id
             line.amount_residual = item.amount_residual_currency if item else line.amount
-            due = item.date_maturity if item else line.date_due
             if item and item.reconciled:
                 line.state = "paid"
                 line.paid_date = max(
@@ -62,7 +67,14 @@ class CreditInstallmentLine(models.Model):
                     default=False,
                 )
             else:
-                line.state = "overdue" if due and due < today else "open"
+                # A posted installment is overdue as any receivable item is; a
+                # planned one when its date has passed.
+                overdue = (
+                    item._credit_is_overdue(today)
+                    if item
+                    else bool(line.date_due and line.date_due < today)
+                )
+                line.state = "overdue" if overdue else "open"
                 line.paid_date = False
 
     @api.model_create_multi

@@ -32,15 +32,27 @@ class CreditInterestAccrual(models.Model):
     _credit_audit_trail = True
 
     run_id = fields.Many2one(
-        "credit.interest.run", required=True, index=True, ondelete="cascade", readonly=True
+        "credit.interest.run",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
     kind = fields.Selection(selection=CHARGE_KINDS, required=True, default="interest")
     move_line_id = fields.Many2one(
-        "account.move.line", string="Item", required=True, index=True, ondelete="restrict"
+        "account.move.line",
+        string="Item",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
     )
     move_id = fields.Many2one(related="move_line_id.move_id", store=True, index=True)
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, check_company=True
+    )
     date_from = fields.Date(string="From", required=True)
     date_to = fields.Date(string="To", required=True)
     days = fields.Integer()
@@ -51,7 +63,10 @@ class CreditInterestAccrual(models.Model):
     rate = fields.Float(string="Annual Rate (%)", digits=(16, 4))
     amount = fields.Monetary()
     invoice_line_id = fields.Many2one(
-        "account.move.line", index="btree_not_null", ondelete="set null"
+        "account.move.line",
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
     )
     state = fields.Selection(
         selection=ACCRUAL_STATES, compute="_compute_state", store=True, index=True

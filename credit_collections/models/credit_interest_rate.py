@@ -27,6 +27,7 @@ class CreditInterestRate(models.Model):
         string="Customer",
         index=True,
         help="Empty: the company's table. Set: this customer's own table.",
+        check_company=True,
     )
     date_from = fields.Date(string="From", required=True)
     rate = fields.Float(

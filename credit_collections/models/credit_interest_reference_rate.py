@@ -87,6 +87,7 @@ class CreditInterestReferenceRate(models.Model):
     @api.model
     def _get_table(self, reference):
         """[(date_from, rate)] of a reference, by date."""
+        # sudo: shared public figures, read for whoever runs the interest.
         entries = self.sudo().search([("reference", "=", reference)], order="date_from")
         return [(entry.date_from, entry.rate) for entry in entries]
 

@@ -31,6 +31,7 @@ class CreditChangeWatch:
         """Refuse the change when an order of self engages more credit than before
         and its customers' credit does not allow it."""
         self.active = False
+        # sudo: the check is the system's, as in __init__.
         orders = orders.sudo().browse(sorted(self.order_ids)).exists()
         increased = orders.filtered(lambda order: self._engages_more(order))
         if not increased:

@@ -33,6 +33,7 @@ class CreditPromise(models.Model):
         index=True,
         domain=[("is_company", "=", True)],
         tracking=True,
+        check_company=True,
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
@@ -46,7 +47,15 @@ class CreditPromise(models.Model):
         "promise_id",
         "move_line_id",
         string="Items Concerned",
-        domain=[("account_type", "=", "asset_receivable"), ("reconciled", "=", False)],
+        domain="[('id', 'in', allowed_move_line_ids)]",
+        check_company=True,
+    )
+    allowed_move_line_ids = fields.Many2many(
+        "account.move.line",
+        compute="_compute_allowed_move_line_ids",
+        string="Open Items",
+        help="The items a promise of this customer may concern: its chased open items in "
+        "the promise's company.",
     )
     residual_at_promise = fields.Monetary(
         currency_field="currency_id",
@@ -66,6 +75,25 @@ class CreditPromise(models.Model):
         copy=False,
     )
     note = fields.Text()
+
+    @api.depends("partner_id", "company_id")
+    def _compute_allowed_move_line_ids(self):
+        Line = self.env["account.move.line"]
+        for promise in self:
+            promise.allowed_move_line_ids = (
+                Line.search(promise._allowed_move_lines_domain(), order="date_maturity, id")
+                if promise.partner_id and promise.company_id
+                else Line
+            )
+
+    def _allowed_move_lines_domain(self):
+        """The items a promise may name: the customer's chased open items in its
+        company (see account.move.line._chased_receivable_domain)."""
+        self.ensure_one()
+        return [
+            *self.env["account.move.line"]._chased_receivable_domain(self.company_id),
+            ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
+        ]
 
     @api.depends("move_line_ids.amount_residual", "residual_at_promise")
     def _compute_paid_amount(self):
@@ -107,6 +135,36 @@ class CreditPromise(models.Model):
                 )
             )
 
+    def _check_move_lines(self, lines_of=None):
+        """The items a promise names are open items of its customer in its
+        company: the view offers only those, and an RPC call is held to the same
+        (a collector cannot attach another customer's item to a promise).
+
+        :param lines_of: {promise: the items to check}; default: all its items
+        """
+        for promise in self:
+            lines = lines_of[promise] if lines_of is not None else promise.move_line_ids
+            # sudo: judge the items whatever the caller may read of them.
+            lines = lines.sudo()
+            partner = promise.partner_id.commercial_partner_id
+            wrong = lines.filtered(
+                lambda line, promise=promise, partner=partner: (
+                    not line._credit_is_open_receivable()
+                    or line.company_id != promise.company_id
+                    or line.partner_id.commercial_partner_id != partner
+                )
+            )
+            if wrong:
+                raise ValidationError(
+                    self.env._(
+                        "Items Concerned: %(item)s is not an open item of %(partner)s in "
+                        "%(company)s. Choose among the customer's open items.",
+                        item=wrong[0].move_id.name or wrong[0].display_name,
+                        partner=partner.display_name,
+                        company=promise.company_id.display_name,
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -114,6 +172,7 @@ class CreditPromise(models.Model):
                 partner = self.env["res.partner"].browse(vals["partner_id"])
                 vals["partner_id"] = partner.commercial_partner_id.id
         promises = super().create(vals_list)
+        promises._check_move_lines()
         for promise in promises:
             # Captured once, when the promise is made (see SYSTEM_FIELDS).
             promise.sudo().residual_at_promise = promise._current_residuals()[promise.id]
@@ -128,6 +187,24 @@ class CreditPromise(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return promises
+
+    def write(self, vals):
+        if not {"move_line_ids", "partner_id", "company_id"} & set(vals):
+            return super().write(vals)
+        # Only the items added are judged: an item named earlier may have been
+        # paid since, which does not make the promise wrong.
+        before = {promise: promise.move_line_ids for promise in self}
+        refresh = {"partner_id", "company_id"} & set(vals)
+        result = super().write(vals)
+        self._check_move_lines(
+            {
+                promise: promise.move_line_ids
+                if refresh
+                else promise.move_line_ids - before[promise]
+                for promise in self
+            }
+        )
+        return result
 
     def _credit_guarded_fields(self):
         return dict.fromkeys(SYSTEM_FIELDS, SYSTEM)
@@ -160,9 +237,9 @@ class CreditPromise(models.Model):
                     Line._chased_receivable_sql(
                         company,
                         SQL(
-                            "partner.commercial_partner_id = ANY(%s) AND line.date_maturity <= %s",
+                            "partner.commercial_partner_id = ANY(%s) AND %s",
                             promises.partner_id.ids,
-                            Line._followup_horizon(0, today),
+                            Line._overdue_sql(today),
                         ),
                     ),
                 )

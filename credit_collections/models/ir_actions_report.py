@@ -1,132 +1,106 @@
+import functools
 import logging
-import threading
+import subprocess
 
-import psutil
+import psycopg2
 
-from odoo import models, tools
+from odoo import models
 from odoo.exceptions import UserError
+from odoo.tools.misc import find_in_path
 
 _logger = logging.getLogger(__name__)
 
-# How long one wkhtmltopdf run of a batch of documents may take.
-PDF_TIMEOUT_SECONDS = 120
 
-
-class _WkhtmltopdfWatchdog:
-    """Kills the wkhtmltopdf processes this process starts while it runs, once they
-    have run for longer than a timeout. wkhtmltopdf has no timeout of its own, and
-    Odoo waits for it without one: a page that never finishes loading would hold a
-    follow-up batch, and its transaction, forever."""
-
-    def __init__(self, timeout):
-        self.timeout = timeout
-        self.fired = False
-        self._before = set()
-        self._timer = None
-
-    def _wkhtmltopdf_children(self):
-        return [
-            child for child in psutil.Process().children() if child.name().startswith("wkhtmltopdf")
-        ]
-
-    def _kill(self):
-        for child in self._wkhtmltopdf_children():
-            if child.pid not in self._before:
-                self.fired = True
-                try:
-                    child.kill()
-                except psutil.Error:
-                    _logger.info("wkhtmltopdf process %s already ended", child.pid)
-
-    def __enter__(self):
-        self._before = {child.pid for child in self._wkhtmltopdf_children()}
-        self._timer = threading.Timer(self.timeout, self._kill)
-        self._timer.daemon = True
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._timer.cancel()
+@functools.cache
+def _wkhtmltopdf_prints_several_documents():
+    """Whether this server's wkhtmltopdf prints several documents in one run: only
+    the builds with patched Qt that Odoo recommends do; the others (Debian's)
+    refuse every such run ("does not support more than one input document")."""
+    try:
+        version = subprocess.run(
+            [find_in_path("wkhtmltopdf"), "--version"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
         return False
+    return b"with patched qt" in version.lower()
 
 
 class IrActionsReport(models.Model):
     _inherit = "ir.actions.report"
 
-    def _credit_render_pdfs(self, report_ref, records):
-        """PDF of each record, all of them in one wkhtmltopdf run (its start takes
-        most of the time of a document) when the output can be split per record,
-        each run stopped after PDF_TIMEOUT_SECONDS.
+    def _credit_render_pdfs(self, report_ref, records, data=None):
+        """The PDF of each record, as Odoo prints it for that record alone
+        (``_render_qweb_pdf``), but in one wkhtmltopdf run for all of them when its
+        output can be told apart per record: starting wkhtmltopdf is most of the
+        time of a document. Records it cannot tell apart are printed one by one.
+        Nothing is written: the caller keeps the documents once all are printed.
 
-        :return: {record id: PDF content}
+        :param report_ref: the report, or its XML id or report_name
+        :param records: the records to print, of the report's model
+        :param data: the report's data, as for ``_render_qweb_pdf``
+        :return: {record id: document content}
+        :raise UserError: a record could not be printed (which one, and why)
         """
-        reports = self.with_company(self.env.company).with_context(
-            credit_pdf_timeout=PDF_TIMEOUT_SECONDS
-        )
-        # Odoo renders HTML instead of PDF in test mode, unless asked: go through
-        # its own entry point there, as for a single record.
-        test_mode = tools.config["test_enable"] or tools.config["test_file"]
-        if len(records) > 1 and not (
-            test_mode and not self.env.context.get("force_report_rendering")
-        ):
+        reports = self.with_company(self.env.company)
+        contents = reports._credit_render_pdfs_together(report_ref, records, data)
+        for record in records.filtered(lambda record: record.id not in contents):
             try:
-                streams = reports._render_qweb_pdf_prepare_streams(
-                    report_ref, {}, res_ids=records.ids
-                )
-            except Exception:
-                # wkhtmltopdf builds without patched Qt (Debian's) fail on some
-                # multi-document runs that Odoo's recommended build renders.
-                _logger.info("Batch PDF rendering failed, rendering one by one", exc_info=True)
-                streams = {}
-            if all(streams.get(record_id, {}).get("stream") for record_id in records.ids):
-                return {
-                    record_id: streams[record_id]["stream"].getvalue() for record_id in records.ids
-                }
-            contents = reports._credit_render_pdfs_one_run_each(report_ref, records)
-            if contents:
-                return contents
-        return {
-            record.id: reports._render_qweb_pdf(report_ref, record.ids)[0] for record in records
-        }
+                contents[record.id] = reports._render_qweb_pdf(
+                    report_ref, record.ids, data=dict(data or {})
+                )[0]
+            except psycopg2.Error:
+                # Database errors (a concurrent update) are the transaction's: its
+                # runner retries or reports them.
+                raise
+            except Exception as error:
+                report = self._get_report(report_ref)
+                raise UserError(
+                    self.env._(
+                        "%(report)s could not be printed for %(record)s: %(error)s\n"
+                        "Print it from the record to see the problem (the document's "
+                        "template, or wkhtmltopdf and the system parameter report.url), "
+                        "then try again.",
+                        report=report.name,
+                        record=record.display_name,
+                        error=str(error),
+                    )
+                ) from error
+        return contents
 
-    def _credit_render_pdfs_one_run_each(self, report_ref, records):
-        """The documents rendered to HTML together (the queries of one), then each
-        printed by a wkhtmltopdf run of its own; {} when the HTML cannot be told
-        apart per record."""
-        report_sudo = self._get_report(report_ref)
-        reports = self.with_context(debug=False)
-        html = reports._render_qweb_html(report_ref, records.ids, data={"debug": False})[0]
-        bodies, html_ids, header, footer, paperformat_args = report_sudo.with_context(
-            debug=False
-        )._prepare_html(html, report_model=report_sudo.model)
-        if sorted(html_ids) != sorted(records.ids):
+    def _credit_prints_together(self):
+        """Whether several documents may be printed in one wkhtmltopdf run here
+        (else they are printed one by one at once, not after a failed run)."""
+        return _wkhtmltopdf_prints_several_documents()
+
+    def _credit_render_pdfs_together(self, report_ref, records, data=None):
+        """The documents of several records printed in one run, split per record as
+        Send & Print splits the invoices it prints together (``_pre_render_qweb_pdf``
+        then account's ``_get_splitted_report``). The one place that batches: a
+        bridge to another renderer overrides it.
+
+        :return: {record id: content} of the records told apart; the others (all of
+            them when the run fails) are left to Odoo's one-record rendering
+        """
+        if len(records) < 2 or not self._credit_prints_together():
             return {}
-        return {
-            record_id: reports._run_wkhtmltopdf(
-                [body],
-                report_ref=report_ref,
-                header=header,
-                footer=footer,
-                specific_paperformat_args=paperformat_args,
+        report = self._get_report(report_ref)
+        try:
+            content, report_type = self._pre_render_qweb_pdf(
+                report.report_name, res_ids=records.ids, data=dict(data or {})
             )
-            for body, record_id in zip(bodies, html_ids, strict=True)
-        }
-
-    def _run_wkhtmltopdf(self, bodies, *args, **kwargs):
-        timeout = self.env.context.get("credit_pdf_timeout")
-        if not timeout:
-            return super()._run_wkhtmltopdf(bodies, *args, **kwargs)
-        with _WkhtmltopdfWatchdog(timeout) as watchdog:
-            try:
-                return super()._run_wkhtmltopdf(bodies, *args, **kwargs)
-            except UserError:
-                if not watchdog.fired:
-                    raise
-        _logger.warning("wkhtmltopdf stopped after %s seconds", timeout)
-        raise UserError(
-            self.env._(
-                "Printing the documents took more than %(seconds)s seconds and was stopped. "
-                "Check that wkhtmltopdf can reach the server (system parameter report.url).",
-                seconds=timeout,
+            split = self._get_splitted_report(report.report_name, content, report_type)
+        except psycopg2.Error:
+            raise
+        except Exception:
+            # A document that breaks the run is found, and named, one by one.
+            _logger.info(
+                "Printing %s for %s records in one run failed, printing them one by one",
+                report.report_name,
+                len(records),
+                exc_info=True,
             )
-        )
+            return {}
+        return {record_id: split[record_id] for record_id in records.ids if split.get(record_id)}

@@ -19,8 +19,9 @@ class MailMail(models.Model):
                 .browse(followup_mails.mapped("res_id"))
                 .exists()
             )
+            history_of = {history.id: history for history in histories}
             for mail in followup_mails:
-                history = histories.filtered(lambda history, mail=mail: history.id == mail.res_id)
+                history = history_of.get(mail.res_id, histories.browse())
                 if history.mail_message_id != mail.mail_message_id:
                     continue
                 history._add_summary(history._get_email_outcome(mail))

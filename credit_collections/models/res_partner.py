@@ -3,26 +3,16 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import SQL, format_amount, format_date, plaintext2html
+from odoo.tools import format_date
 
+from .credit_customer_state import CREDIT_STATUSES as STATE_CREDIT_STATUSES
+from .credit_customer_state import FOLLOWUP_STATUSES as STATE_FOLLOWUP_STATUSES
 from .credit_guarded_mixin import SYSTEM, Guard
 from .res_company import CREDIT_MAX_DAYS, FOLLOWUP_MAX_AHEAD_DAYS, credit_bound_error
 
-CREDIT_STATUSES = [
-    ("ok", "OK"),
-    ("warning", "Warning"),
-    ("blocked", "Blocked"),
-]
-
-FOLLOWUP_STATUSES = [
-    ("no_action", "Nothing Due"),
-    ("waiting", "Waiting"),
-    ("action_needed", "Action Needed"),
-    ("promised", "Promised"),
-    ("reconcile", "Credits to Apply"),
-    ("paused", "Paused"),
-    ("excluded", "Excluded"),
-]
+# Defined with the stored states; kept here for the modules importing them.
+CREDIT_STATUSES = STATE_CREDIT_STATUSES
+FOLLOWUP_STATUSES = STATE_FOLLOWUP_STATUSES
 
 # Aging buckets of a customer's overdue items: (field, first day, last day overdue).
 CREDIT_AGING_BUCKETS = [
@@ -80,6 +70,8 @@ CREDIT_MANAGER_FIELDS = {
     "followup_responsible_id",
     "followup_excluded",
 }
+# Settings of the customer its stored state (credit.customer.state) depends on.
+STATE_INPUT_FIELDS = CREDIT_MANAGER_FIELDS | {"followup_paused_until", "parent_id", "is_company"}
 # Follow-up bookkeeping: written by the follow-up engine and by the collectors'
 # own actions (pause, promise), each logged, never by hand. Resetting the level
 # would send a level and charge its fee again; a far pause would silence dunning.
@@ -171,17 +163,26 @@ class ResPartner(models.Model):
         help="Leave empty for the company's default policy.",
         groups="base.group_user",
     )
+    # Follow-up bookkeeping: kept on the customer's state (credit.customer.state)
+    # per company, by the follow-ups only.
     followup_level_id = fields.Many2one(
         "credit.followup.level",
         string="Follow-up Level",
-        company_dependent=True,
-        copy=False,
+        compute="_compute_followup_bookkeeping",
+        inverse="_inverse_followup_bookkeeping",
         help="Highest level reached in the current dunning episode.",
         groups="base.group_user",
     )
-    followup_episode = fields.Integer(company_dependent=True, copy=False, groups="base.group_user")
+    followup_episode = fields.Integer(
+        compute="_compute_followup_bookkeeping",
+        inverse="_inverse_followup_bookkeeping",
+        groups="base.group_user",
+    )
     followup_last_date = fields.Date(
-        string="Last Follow-up", company_dependent=True, copy=False, groups="base.group_user"
+        string="Last Follow-up",
+        compute="_compute_followup_bookkeeping",
+        inverse="_inverse_followup_bookkeeping",
+        groups="base.group_user",
     )
     followup_responsible_id = fields.Many2one(
         "res.users",
@@ -202,13 +203,14 @@ class ResPartner(models.Model):
         help="This customer never gets follow-ups.",
         groups="base.group_user",
     )
+    # The statuses: shown from the customer's state (res_partner_credit_state.py).
     followup_next_action_date = fields.Date(
-        string="Next Follow-up", compute="_compute_followup_status", groups="base.group_user"
+        string="Next Follow-up", compute="_compute_credit_state_display", groups="base.group_user"
     )
     followup_status = fields.Selection(
         selection=FOLLOWUP_STATUSES,
         string="Follow-up Status",
-        compute="_compute_followup_status",
+        compute="_compute_credit_state_display",
         search="_search_followup_status",
         groups="base.group_user",
     )
@@ -292,7 +294,7 @@ class ResPartner(models.Model):
     )
     credit_status = fields.Selection(
         selection=CREDIT_STATUSES,
-        compute="_compute_credit_figures",
+        compute="_compute_credit_state_display",
         search="_search_credit_status",
         groups="base.group_user",
     )
@@ -301,7 +303,7 @@ class ResPartner(models.Model):
     )
     credit_over_limit = fields.Boolean(
         string="Over Credit Limit",
-        compute="_compute_credit_figures",
+        compute="_compute_credit_state_display",
         search="_search_credit_over_limit",
         groups="base.group_user",
     )
@@ -317,10 +319,8 @@ class ResPartner(models.Model):
     def _compute_credit_figures(self):
         company = self.env.company
         commercial = self.commercial_partner_id
-        snapshots = (
-            self.env["credit.exposure"]
-            .with_context(credit_reasons_without_amounts=True)
-            ._get_snapshots(commercial, company)
+        snapshots = self.env["credit.exposure"]._get_snapshots(
+            commercial, company, reasons_without_amounts=True
         )
         for partner in self:
             snapshot = snapshots[partner.commercial_partner_id.id]
@@ -335,17 +335,6 @@ class ResPartner(models.Model):
             partner.credit_available = (
                 snapshot["limit"] - snapshot["exposure"] if snapshot["has_limit"] else 0.0
             )
-            partner.credit_status = snapshot["status"]
-            partner.credit_over_limit = snapshot["over_limit"]
-
-    @api.depends_context("company")
-    def _compute_credit_aging(self):
-        aging = self._credit_aging_figures(self.commercial_partner_id, self.env.company)
-        for partner in self:
-            figures = aging.get(partner.commercial_partner_id.id, {})
-            partner.credit_aging_not_due = figures.get("credit_aging_not_due", 0.0)
-            for field_name, _first, _last in CREDIT_AGING_BUCKETS:
-                partner[field_name] = figures.get(field_name, 0.0)
 
     @api.depends_context("company")
     def _compute_credit_open_line_ids(self):
@@ -370,119 +359,6 @@ class ResPartner(models.Model):
         for partner in self:
             snapshot = snapshots[partner.commercial_partner_id.id]
             partner.credit_status_reasons = "\n".join(snapshot["reasons"])
-
-    def _search_credit_status(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(self.env._("Unsupported search on credit status."))
-        values = {value} if operator in ("=", "!=") else set(value)
-        matching = self._credit_candidates_matching(lambda snapshot: snapshot["status"] in values)
-        if "ok" in values:
-            # Customers without any credit activity are "ok" and are not candidates.
-            non_matching = self._credit_candidates_matching(
-                lambda snapshot: snapshot["status"] not in values
-            )
-            domain = [("commercial_partner_id", "not in", non_matching)]
-        else:
-            domain = [("commercial_partner_id", "in", matching)]
-        if operator in ("!=", "not in"):
-            domain = ["!", *domain]
-        return domain
-
-    def _search_credit_over_limit(self, operator, value):
-        if operator not in ("=", "!="):
-            raise NotImplementedError(self.env._("Unsupported search on credit limit."))
-        matching = self._credit_candidates_matching(lambda snapshot: snapshot["over_limit"])
-        positive = (operator == "=") == bool(value)
-        return [("commercial_partner_id", "in" if positive else "not in", matching)]
-
-    def _search_credit_oldest_overdue_days(self, operator, value):
-        if operator not in DAYS_COMPARISONS or not isinstance(value, int):
-            raise NotImplementedError(self.env._("Unsupported search on oldest overdue days."))
-        compare = DAYS_COMPARISONS[operator]
-        today = fields.Date.context_today(self)
-        Line = self.env["account.move.line"]
-        self.flush_model(["commercial_partner_id"])
-        Line.flush_model()
-        # Same items as the exposure's oldest overdue: amounts due to us, past due.
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT partner.commercial_partner_id, MIN(line.date_maturity) %s "
-                "GROUP BY partner.commercial_partner_id",
-                Line._open_receivable_sql(
-                    self.env.company,
-                    conditions=SQL("line.amount_residual > 0 AND line.date_maturity < %s", today),
-                ),
-            )
-        )
-        days = {partner_id: (today - oldest).days for partner_id, oldest in rows}
-        if compare(0, value):
-            # Customers with nothing overdue (0 days) match too.
-            others = [pid for pid, count in days.items() if not compare(count, value)]
-            return [("commercial_partner_id", "not in", others)]
-        matching = [pid for pid, count in days.items() if compare(count, value)]
-        return [("commercial_partner_id", "in", matching)]
-
-    def _credit_candidates_matching(self, predicate):
-        """Commercial partners of the current company whose snapshot satisfies predicate.
-
-        Only partners with credit activity (open items, orders, drafts) or a manual
-        hold can be anything but "ok": they are evaluated together, in a constant
-        number of queries, instead of computing every partner.
-        """
-        company = self.env.company
-        engine = self.env["credit.exposure"].with_context(credit_reasons_without_amounts=True)
-        candidates = self.browse(engine._candidate_partner_ids(company))
-        snapshots = engine._get_snapshots(candidates, company)
-        return [pid for pid, snapshot in snapshots.items() if predicate(snapshot)]
-
-    @api.model
-    def _credit_aging_figures(self, partners, company):
-        """Open receivables of each commercial partner by age, in company currency,
-        in one query: {partner id: {aging field: amount}}.
-
-        The buckets add up to the Credit tab's figures: overdue items (amounts due
-        to us, due before today) by days overdue, and "not due" all the rest of the
-        open position (items not yet due, less credit notes and payments not yet
-        matched).
-        """
-        if not partners:
-            return {}
-        today = fields.Date.context_today(self)
-        Line = self.env["account.move.line"]
-        self.flush_model(["commercial_partner_id"])
-        Line.flush_model()
-        overdue = SQL("line.amount_residual > 0 AND line.date_maturity < %s", today)
-        columns = [
-            SQL(
-                "SUM(line.amount_residual) FILTER (WHERE line.amount_residual <= 0 "
-                "OR line.date_maturity IS NULL OR line.date_maturity >= %s)",
-                today,
-            )
-        ]
-        for _field_name, first, last in CREDIT_AGING_BUCKETS:
-            bucket = SQL("line.date_maturity <= %s", today - timedelta(days=first))
-            if last:
-                bucket = SQL(
-                    "%s AND line.date_maturity >= %s", bucket, today - timedelta(days=last)
-                )
-            columns.append(
-                SQL("SUM(line.amount_residual) FILTER (WHERE %s AND %s)", overdue, bucket)
-            )
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT partner.commercial_partner_id, %s %s "
-                "GROUP BY partner.commercial_partner_id",
-                SQL(", ").join(columns),
-                Line._open_receivable_sql(
-                    company, conditions=SQL("partner.commercial_partner_id = ANY(%s)", partners.ids)
-                ),
-            )
-        )
-        names = ["credit_aging_not_due"] + [bucket[0] for bucket in CREDIT_AGING_BUCKETS]
-        return {
-            row[0]: {name: value or 0.0 for name, value in zip(names, row[1:], strict=True)}
-            for row in rows
-        }
 
     # ------------------------------------------------------------------
     # Constraints
@@ -575,19 +451,34 @@ class ResPartner(models.Model):
     def write(self, vals):
         credit_vals = {name: value for name, value in vals.items() if name in CREDIT_MANAGER_FIELDS}
         if not credit_vals:
+            if STATE_INPUT_FIELDS.intersection(vals):
+                self._credit_mark_state_stale()
             return super().write(vals)
+        return self._credit_write_settings(vals)
+
+    def _credit_write_settings(self, vals, reason=False):
+        """Write vals, whose credit settings only credit managers set, and log
+        the changes of the audited ones with reason in the customers' chatter."""
         self._credit_check_policy_access()
+        credit_vals = {name: value for name, value in vals.items() if name in CREDIT_MANAGER_FIELDS}
         other_vals = {name: value for name, value in vals.items() if name not in credit_vals}
+        self._credit_mark_state_stale()
         # Credit managers set credit terms on customers they may not otherwise edit
         # (contact edition is a separate right): the policy check above is the gate.
         partners = self.sudo()
         audited = [name for name in CREDIT_AUDITED_FIELDS if name in credit_vals]
         before = {partner.id: {name: partner[name] for name in audited} for partner in partners}
+        # pylint: disable-next=super-method-mismatch
         result = super(ResPartner, partners).write(credit_vals)
         if other_vals:
+            # pylint: disable-next=super-method-mismatch
             result = super().write(other_vals) and result
-        partners._credit_log_changes(before)
+        partners._credit_log_changes(before, reason)
         return result
+
+    def _credit_mark_state_stale(self):
+        # Company-dependent settings are written for the current company only.
+        self.env["credit.customer.state"]._credit_mark_partners_stale(self, self.env.company)
 
     def _credit_guarded_fields(self):
         """A customer's credit policy is a credit manager's decision (the guard
@@ -629,252 +520,13 @@ class ResPartner(models.Model):
                 )
             )
 
-    def _credit_log_changes(self, old_values):
-        """Post who changed which credit setting, from what to what, and why: one
-        note per customer, all created at once.
-
-        :param old_values: {partner id: {field name: value before}}
-        """
-        bodies = {}
-        for partner in self:
-            body = partner._credit_change_note(old_values[partner.id])
-            if body:
-                bodies[partner.id] = body
-        if bodies:
-            self.browse(bodies)._message_log_batch(bodies=bodies)
-
-    def _credit_change_note(self, old_values):
-        self.ensure_one()
-        lines = []
-        for name, old in old_values.items():
-            new = self[name]
-            if old == new:
-                continue
-            field = self._fields[name]
-            label = field.get_description(self.env)["string"]
-            if field.type == "boolean":
-                old_text = self.env._("Yes") if old else self.env._("No")
-                new_text = self.env._("Yes") if new else self.env._("No")
-            else:
-                old_text = format_amount(self.env, old, self.env.company.currency_id)
-                new_text = format_amount(self.env, new, self.env.company.currency_id)
-            lines.append(
-                self.env._("%(field)s: %(old)s → %(new)s", field=label, old=old_text, new=new_text)
-            )
-        if not lines:
-            return False
-        reason = self.env.context.get("credit_change_reason") or (
-            self.credit_hold_reason if "credit_hold" in old_values else ""
-        )
-        body = self.env._(
-            "Credit settings changed for %(company)s:\n%(changes)s",
-            company=self.env.company.display_name,
-            changes="\n".join(lines),
-        )
-        if reason:
-            body += "\n" + self.env._("Reason: %(reason)s", reason=reason)
-        return plaintext2html(body)
-
-    # ------------------------------------------------------------------
-    # Actions
-    # ------------------------------------------------------------------
-
-    def action_credit_installment_plan(self):
-        """A new installment plan rescheduling the customer's overdue items in the
-        current company."""
-        self.ensure_one()
-        company = self.env.company
-        items = self.env["account.move.line"].search(
-            [
-                *self.env["account.move.line"]._chased_receivable_domain(company),
-                ("partner_id", "child_of", self.commercial_partner_id.id),
-                ("date_maturity", "<", fields.Date.context_today(self)),
-            ]
-        )
-        return self.env["credit.installment.plan"]._action_new_for_items(items)
-
-    def action_view_credit_approvals(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "credit_collections.action_credit_approval_request"
-        )
-        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
-        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
-        return action
-
-    def action_view_credit_receivables(self):
-        return self._credit_items_action(overdue=False)
-
-    def action_view_credit_overdue(self):
-        return self._credit_items_action(overdue=True)
-
-    def _credit_items_action(self, overdue):
-        """The customer's open (or overdue) items; for users without accounting
-        rights (salespeople), the customer invoices holding them that they may read."""
-        self.ensure_one()
-        user = self.env.user
-        if user.has_group("account.group_account_readonly") or user.has_group(
-            "account.group_account_invoice"
-        ):
-            return self._credit_open_items_action(overdue)
-        return self._credit_invoices_action(overdue)
-
-    def _credit_open_items_domain(self, overdue):
-        # The items the credit figures of the customer sum (see credit.exposure),
-        # disputed ones included.
-        Line = self.env["account.move.line"]
-        domain = [
-            *Line._open_receivable_domain(self.env.company),
-            ("partner_id", "child_of", self.commercial_partner_id.id),
-        ]
-        if overdue:
-            today = fields.Date.context_today(self)
-            domain += [
-                ("amount_residual", ">", 0),
-                ("date_maturity", "<=", Line._followup_horizon(0, today)),
-            ]
-        return domain
-
-    def _credit_open_items_action(self, overdue):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Overdue Items") if overdue else self.env._("Open Receivables"),
-            "res_model": "account.move.line",
-            "view_mode": "list,form",
-            "views": [(self.env.ref("account.view_move_line_tree").id, "list"), (False, "form")],
-            "domain": self._credit_open_items_domain(overdue),
-            "context": {"search_default_group_by_move": 0},
-        }
-
-    def _credit_invoices_action(self, overdue):
-        """The customer invoices and credit notes holding the items, read-only (Sales
-        gives salespeople read access only)."""
-        self.ensure_one()
-        # Searched as the user: the record rules of Sales leave the invoices of the
-        # customer they may read (all, or their own).
-        invoices = (
-            self.env["account.move.line"]
-            .search(
-                [
-                    *self._credit_open_items_domain(overdue),
-                    ("move_id.move_type", "in", ("out_invoice", "out_refund")),
-                ]
-            )
-            .move_id
-        )
-        title = self.env._("Overdue Invoices") if overdue else self.env._("Open Invoices")
-        if not invoices:
-            # An empty list would show sample rows under a figure that is not 0.
-            return {
-                "type": "ir.actions.client",
-                "tag": "display_notification",
-                "params": {
-                    "type": "warning",
-                    "title": title,
-                    "message": self.env._(
-                        "The invoices of %(partner)s behind this figure are not yours to "
-                        "open: ask a collector or a credit manager which ones they are.",
-                        partner=self.commercial_partner_id.display_name,
-                    ),
-                },
-            }
-        return {
-            "type": "ir.actions.act_window",
-            "name": title,
-            "res_model": "account.move",
-            "view_mode": "list,form",
-            "views": [
-                (self.env.ref("account.view_invoice_tree").id, "list"),
-                (self.env.ref("account.view_move_form").id, "form"),
-            ],
-            "domain": [("id", "in", invoices.ids)],
-            "context": {"default_move_type": "out_invoice"},
-        }
-
-    def action_view_credit_orders(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Orders To Invoice"),
-            "res_model": "sale.order",
-            "view_mode": "list,form",
-            "domain": [
-                ("partner_invoice_id", "child_of", self.commercial_partner_id.id),
-                ("company_id", "=", self.env.company.id),
-                ("state", "=", "sale"),
-                ("invoice_status", "!=", "invoiced"),
-            ],
-        }
-
-    def action_view_credit_draft_invoices(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Draft Invoices"),
-            "res_model": "account.move",
-            "view_mode": "list,form",
-            "domain": [
-                ("commercial_partner_id", "=", self.commercial_partner_id.id),
-                ("company_id", "=", self.env.company.id),
-                ("state", "=", "draft"),
-                ("move_type", "in", ("out_invoice", "out_refund")),
-            ],
-        }
-
     # ------------------------------------------------------------------
     # Cron
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_schedule_credit_reviews(self):
+    def _cron_schedule_credit_reviews(self, limit=None):
         """Give credit managers an activity for each customer whose credit review
-        date comes within the company's notice period."""
-        activity_type = self.env.ref("credit_collections.mail_activity_credit_review")
-        for company in self.env["res.company"].search([("active", "=", True)]):
-            horizon = fields.Date.context_today(self) + timedelta(
-                days=company.credit_review_notice_days
-            )
-            partners = self.with_company(company).search(
-                [
-                    ("credit_review_date", "!=", False),
-                    ("credit_review_date", "<=", horizon),
-                    ("is_company", "=", True),
-                ]
-            )
-            if not partners:
-                continue
-            already_scheduled = self.browse(
-                self.env["mail.activity"]
-                .search(
-                    [
-                        ("res_model", "=", "res.partner"),
-                        ("res_id", "in", partners.ids),
-                        ("activity_type_id", "=", activity_type.id),
-                    ]
-                )
-                .mapped("res_id")
-            )
-            approver = self.env["credit.approval.request"]._credit_approvers(company)[:1]
-            partner_model = self.env["ir.model"]._get_id("res.partner")
-            # One email per review would flood the credit manager: the reviews wait
-            # in their activities.
-            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
-                [
-                    {
-                        "res_model_id": partner_model,
-                        "res_id": partner.id,
-                        "activity_type_id": activity_type.id,
-                        "date_deadline": partner.credit_review_date,
-                        "user_id": approver.id or self.env.uid,
-                        "summary": activity_type.summary,
-                        "note": self.env._(
-                            "Review the credit limit of %(partner)s for %(company)s.",
-                            partner=partner.display_name,
-                            company=company.display_name,
-                        ),
-                        "automated": True,
-                    }
-                    for partner in partners - already_scheduled
-                ]
-            )
+        date comes within the company's notice period, a batch per call (see
+        credit.review.scheduler)."""
+        return self.env["credit.review.scheduler"]._cron_run(limit)

@@ -27,38 +27,10 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     @api.depends_context("company")
-    def _compute_followup_status(self):
-        states = self.env["credit.followup.engine"]._get_states(
-            self.commercial_partner_id, self.env.company
-        )
-        for partner in self:
-            state = states[partner.commercial_partner_id.id]
-            partner.followup_status = state["status"]
-            partner.followup_next_action_date = state["next_action_date"]
-
-    @api.depends_context("company")
     def _compute_followup_line_ids(self):
         for partner in self:
             origin = partner._origin
             partner.followup_line_ids = origin._get_followup_lines() if origin else False
-
-    def _search_followup_status(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(self.env._("Unsupported search on follow-up status."))
-        values = {value} if operator in ("=", "!=") else set(value)
-        engine = self.env["credit.followup.engine"]
-        company = self.env.company
-        candidates = self.browse(engine._candidate_partner_ids(company))
-        states = engine._get_states(candidates, company)
-        if "no_action" in values:
-            others = [pid for pid, state in states.items() if state["status"] not in values]
-            domain = [("commercial_partner_id", "not in", others)]
-        else:
-            matching = [pid for pid, state in states.items() if state["status"] in values]
-            domain = [("commercial_partner_id", "in", matching)]
-        if operator in ("!=", "not in"):
-            domain = ["!", *domain]
-        return domain
 
     def action_view_followup_history(self):
         self.ensure_one()
@@ -369,8 +341,10 @@ class ResPartner(models.Model):
             return
         approver = self.env["credit.approval.request"]._credit_approvers(company)[:1]
         bodies = {}
-        vals_list = []
-        for partner in partners:
+        # sudo: the follow-ups' bookkeeping, as above. Quick update: one email per
+        # activity would flood collectors after a run. One activity per customer:
+        # each says its own amount, to its own collector.
+        for partner in partners.sudo().with_context(mail_activity_quick_update=True):
             bodies[partner.id] = self.env._(
                 "Open credit notes and payments cover the overdue items (%(amount)s): no "
                 "follow-up is sent and no late interest is charged. Reconcile them with the "
@@ -379,40 +353,30 @@ class ResPartner(models.Model):
                     self.env, states[partner.id]["overdue_covered"], company.currency_id
                 ),
             )
-            vals_list.append(
-                {
-                    "res_model_id": self.env["ir.model"]._get_id("res.partner"),
-                    "res_id": partner.id,
-                    "activity_type_id": activity_type.id,
-                    "user_id": (partner._get_followup_collector() or approver or self.env.user).id,
-                    "summary": activity_type.summary,
-                    "note": bodies[partner.id],
-                    "date_deadline": fields.Date.context_today(self),
-                    "automated": True,
-                }
+            partner.activity_schedule(
+                "credit_collections.mail_activity_credit_reconcile",
+                note=bodies[partner.id],
+                user_id=(partner._get_followup_collector() or approver or self.env.user).id,
             )
-        # One email per activity would flood collectors after a run.
-        Activity.with_context(mail_activity_quick_update=True).create(vals_list)
         partners.sudo()._message_log_batch(
             bodies={pid: escape(body) for pid, body in bodies.items()}
         )
 
     def _followup_claim(self):
         """The customers this transaction may follow up now: those no concurrent
-        run is doing, or has done since this transaction began. The others are left
+        run is doing (credit.batch.mixin's customer locks, under the follow-ups'
+        own key), or has done since this transaction began. The others are left
         to that run, quietly: two runs at once are expected.
 
-        No row of the customers is locked: a salesperson confirming an order of one
-        of them never waits for a follow-up batch and its PDFs.
+        The lock alone is not enough: a run that has just committed has released
+        it, and this transaction's snapshot still shows the customer's level as
+        not sent (see _followup_unchanged_since_snapshot). No row of the customers
+        is locked: a salesperson confirming an order of one of them never waits
+        for a follow-up batch and its PDFs.
         """
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT id FROM unnest(%s::int[]) AS id WHERE pg_try_advisory_xact_lock(%s, id)",
-                self.ids,
-                FOLLOWUP_LOCK_KEY,
-            )
+        claimed = self.env["credit.batch.mixin"]._credit_try_lock_customers(
+            self, key=FOLLOWUP_LOCK_KEY
         )
-        claimed = self.browse(sorted(row[0] for row in rows))
         if claimed and not claimed._followup_unchanged_since_snapshot():
             claimed = claimed.filtered(lambda partner: partner._followup_unchanged_since_snapshot())
         if self - claimed:
@@ -602,5 +566,6 @@ class ResPartner(models.Model):
         raise AccessError(self.env._("Only collectors can follow customers up."))
 
     @api.model
-    def _cron_run_followups(self):
-        return self.env["credit.followup.engine"]._cron_run()
+    def _cron_run_followups(self, limit=None):
+        """The scheduled action "run follow-ups" (see credit.followup.engine._cron_run)."""
+        return self.env["credit.followup.engine"]._cron_run(limit)

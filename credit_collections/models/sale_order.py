@@ -1,7 +1,5 @@
-from collections import defaultdict
-
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
 from .credit_guarded_mixin import SYSTEM
@@ -129,12 +127,6 @@ class SaleOrder(models.Model):
         return {**super()._credit_guarded_fields(), "credit_salesperson_ids": SYSTEM}
 
     def write(self, vals):
-        if "credit_salesperson_ids" in vals and not self.env.su:
-            raise AccessError(
-                self.env._(
-                    "The salespeople an order has had are recorded by the system, never by hand."
-                )
-            )
         if vals.get("state") == "sale":
             self._credit_check_before_state_sale()
         bound = (
@@ -306,33 +298,17 @@ class SaleOrder(models.Model):
                 "Order %(order)s cannot be confirmed: customer %(partner)s is blocked for credit.",
                 **values,
             )
+        engine = self.env["credit.exposure"]
         return self.env._(
             "%(headline)s\n%(reasons)s\n%(summary)s\n%(advice)s",
             headline=headline,
             reasons=reasons,
             summary=self._credit_exposure_summary(snapshot),
-            advice=self.env["credit.exposure"]._get_blocking_advice(snapshot["blocking_rules"]),
+            advice=engine._get_document_advice(self, snapshot["blocking_rules"]),
         )
 
     def _credit_exposure_summary(self, snapshot):
-        self.ensure_one()
-
-        def amount(value):
-            return format_amount(self.env, value, snapshot["currency"])
-
-        limit = amount(snapshot["limit"]) if snapshot["has_limit"] else self.env._("no limit")
-        return self.env._(
-            "Credit limit %(limit)s; exposure %(exposure)s including this order "
-            "(%(order)s): open not yet due %(not_due)s, overdue %(overdue)s, orders to "
-            "invoice %(orders)s, draft invoices %(drafts)s.",
-            limit=limit,
-            exposure=amount(snapshot["exposure"]),
-            order=amount(snapshot["order_amount"]),
-            not_due=amount(snapshot["not_due"]),
-            overdue=amount(snapshot["overdue"]),
-            orders=amount(snapshot["orders"] + snapshot["other_orders_amount"]),
-            drafts=amount(snapshot["draft_invoices"]),
-        )
+        return self.env["credit.exposure"]._exposure_summary(snapshot, with_document=True)
 
     def _credit_is_paid_in_advance(self):
         """Paid online in full: granting no credit, amount rules do not apply."""
@@ -341,25 +317,6 @@ class SaleOrder(models.Model):
             self.amount_total
         )
 
-    def _credit_order_snapshot(self, base, other_orders_amount, rate, paid=False, amount=None):
-        """Snapshot of one customer of the order as if the order were confirmed now,
-        after the orders confirmed with it worth other_orders_amount.
-
-        :param amount: what the order engages, in its currency (default its total)
-        """
-        self.ensure_one()
-        amount = self.amount_total if amount is None else amount
-        order_amount = 0.0 if paid else amount * rate
-        snapshot = dict(
-            base,
-            order_amount=order_amount,
-            other_orders_amount=other_orders_amount,
-            exposure=base["exposure_before_order"] + other_orders_amount + order_amount,
-            paid_in_advance=paid,
-        )
-        snapshot.update(self.env["credit.exposure"]._evaluate(snapshot))
-        return snapshot
-
     def _credit_checked_partners(self):
         """Commercial entities whose credit the order engages: the invoiced customer
         first, then the ordering one when it is another company. A customer on hold
@@ -367,88 +324,47 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return self.partner_invoice_id.commercial_partner_id | self.partner_id.commercial_partner_id
 
-    def _credit_merge_snapshots(self, snapshots):
-        """One verdict for the order: the invoiced customer's snapshot, blocked or
-        warned by the ordering customer's as well, its reasons named after it."""
-        main = snapshots[0]
-        main["blocking_partners"] = [
-            snapshot["partner"] for snapshot in snapshots if snapshot["status"] == "blocked"
-        ]
-        for other in snapshots[1:]:
-            if other["status"] == "ok":
-                continue
-
-            def named(reason, partner=other["partner"]):
-                return self.env._(
-                    "Ordering customer %(partner)s: %(reason)s",
-                    partner=partner.display_name,
-                    reason=reason,
-                )
-
-            main["reasons"] = main["reasons"] + [named(reason) for reason in other["reasons"]]
-            main["blocking_reasons"] = main["blocking_reasons"] + [
-                named(reason) for reason in other["blocking_reasons"]
-            ]
-            main["blocking_rules"] = main["blocking_rules"] + other["blocking_rules"]
-            if other["status"] == "blocked" or main["status"] == "ok":
-                main["status"] = other["status"]
-        return main
-
     def _credit_check(self, cumulative=True):
-        """Credit snapshot of each order in self, as if it were confirmed now.
+        """Credit snapshot of each order in self, as if it were confirmed now
+        (credit.exposure._check_documents, with the hooks below).
 
         :param cumulative: add up the orders of one customer in self, as when they
             are confirmed together
         :return: {order: snapshot}
         """
-        result = {}
-        engine = self.env["credit.exposure"]
-        # Approvals and online payments only matter to orders the rules block:
-        # most checks pass without reading them.
-        approvals = None
+        return self.env["credit.exposure"]._check_documents(self, cumulative=cumulative)
+
+    # ------------------------------------------------------------------
+    # Hooks of the document credit check (see credit.exposure._check_documents)
+    # ------------------------------------------------------------------
+
+    def _credit_check_partners(self):
+        return self._credit_checked_partners()
+
+    def _credit_check_amounts(self):
         # A confirmed order engages what it has left to invoice: what it invoiced is
         # counted as receivables already.
-        left = engine._orders_left_to_invoice(self.filtered(lambda order: order.state == "sale"))
-        for company, orders in self.grouped("company_id").items():
-            partners = orders.partner_invoice_id.commercial_partner_id
-            partners |= orders.partner_id.commercial_partner_id
-            rates = engine._currency_rates(company, set(orders.currency_id.ids))
-            base = engine._get_snapshots(partners, company, exclude_orders=orders.ids)
-            running = defaultdict(float)
-            for order in orders.sorted("id"):
-                rate = rates[order.currency_id.id]
-                amount = left.get(order.id, order.amount_total)
-                checked = order._credit_checked_partners()
-                paid = False
-                snapshots = [
-                    order._credit_order_snapshot(
-                        base[partner.id], running[partner.id], rate, amount=amount
-                    )
-                    for partner in checked
-                ]
-                snapshot = order._credit_merge_snapshots(snapshots)
-                if snapshot["status"] == "blocked" and order._credit_is_paid_in_advance():
-                    paid = True
-                    snapshot = order._credit_merge_snapshots(
-                        [
-                            order._credit_order_snapshot(
-                                base[partner.id],
-                                running[partner.id],
-                                rate,
-                                paid=True,
-                                amount=amount,
-                            )
-                            for partner in checked
-                        ]
-                    )
-                if snapshot["status"] == "blocked":
-                    if approvals is None:
-                        approvals = self._credit_valid_approvals()
-                    if approval := approvals.get(order):
-                        snapshot["status"] = "warning"
-                        snapshot["reasons"].append(approval._credit_approval_reason())
-                if cumulative and not paid:
-                    for partner in checked:
-                        running[partner.id] += amount * rate
-                result[order] = snapshot
-        return result
+        left = self.env["credit.exposure"]._orders_left_to_invoice(
+            self.filtered(lambda order: order.state == "sale")
+        )
+        return {
+            order.id: (left.get(order.id, order.amount_total), order.currency_id) for order in self
+        }
+
+    def _credit_check_exclusions(self):
+        return {"exclude_orders": self.ids}
+
+    def _credit_check_paid_in_advance(self):
+        return self._credit_is_paid_in_advance()
+
+    def _credit_check_approvals(self):
+        # Approvals only matter to orders the rules block: most checks pass
+        # without reading them.
+        return {
+            order: approval._credit_approval_reason()
+            for order, approval in self._credit_valid_approvals().items()
+        }
+
+    def _credit_check_advice(self):
+        # The rules' own advice speaks of orders; the way out is an approval.
+        return {}, None

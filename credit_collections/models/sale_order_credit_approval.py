@@ -22,6 +22,7 @@ class SaleOrder(models.Model):
         every salesperson it has had, who created it, and who requested an approval
         for it (facts the system records, that nobody can rewrite)."""
         self.ensure_one()
+        # sudo: every salesperson and requester counts, whatever the user may read.
         order = self.sudo()
         users = (
             order.user_id
@@ -211,7 +212,6 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         request_model = self.env["credit.approval.request"]
-        request_model._credit_check_manager()
         self._credit_check_override_segregation()
         if self.state not in ("draft", "sent"):
             raise UserError(
@@ -237,6 +237,7 @@ class SaleOrder(models.Model):
         """The override of a credit manager who may not confirm orders: the salesperson
         gets an activity to confirm it, and the manager is told so."""
         self.ensure_one()
+        # sudo: the consequence of the decision lands on another user's order.
         order = self.sudo()
         salesperson = order.user_id
         if salesperson:
@@ -271,21 +272,19 @@ class SaleOrder(models.Model):
         }
 
     def _credit_check_override_segregation(self):
+        """A credit manager overrides, and under segregation of duties not one who
+        sold, created or asked an approval for the order (credit.decision.mixin)."""
         self.ensure_one()
-        if (
-            self.env.su
-            or not self.company_id.credit_segregation_of_duties
-            or self.env.user not in self._credit_interested_users()
-        ):
-            return
-        raise UserError(
+        self.env["credit.decision.mixin"]._credit_check_decider(
+            self.company_id,
+            self._credit_interested_users(),
             self.env._(
                 "Segregation of duties: %(order)s is an order you sold, created or asked an "
                 "approval for (now or before it was reassigned), so you cannot confirm it "
                 "despite its credit hold. Request a credit approval: another credit manager "
                 "will decide.",
                 order=self.name,
-            )
+            ),
         )
 
     def action_view_credit_approvals(self):

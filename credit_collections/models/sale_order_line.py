@@ -50,6 +50,7 @@ class SaleOrderLine(models.Model):
     def _credit_change_watch(self, orders):
         """A watch of the confirmed orders in orders, unless an enclosing change of
         them (the order's own write) checks them already."""
+        # sudo: which orders are confirmed, whoever edits their lines (see CreditChangeWatch).
         orders = orders.sudo().exists().filtered(lambda order: order.state == "sale")
         if not orders or CreditChangeWatch.watching(orders):
             return None

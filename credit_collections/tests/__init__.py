@@ -37,3 +37,11 @@ from . import test_followup_send_recipients
 from . import test_input_bounds
 from . import test_collector_alone
 from . import test_guarded_fields
+from . import test_receivable_owners
+from . import test_followup_exclusion_rule
+from . import test_promise_items
+from . import test_company_consistency
+from . import test_batch_runner
+from . import test_installment_plan_items
+from . import test_installment_plan_check
+from . import test_pdf_documents

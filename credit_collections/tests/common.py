@@ -24,6 +24,12 @@ class CreditCollectionsCommon(AccountTestInvoicingCommon):
                 "credit_check_overdue": True,
             }
         )
+        # Every user the code runs as (the scheduler's, the test's, the roles')
+        # reads the same day as the test, also in the hour before midnight.
+        cls.test_tz = cls.env.user.tz or "UTC"
+        (cls.env.ref("base.user_root") | cls.env.ref("base.user_admin") | cls.env.user).write(
+            {"tz": cls.test_tz}
+        )
         cls.today = fields.Date.context_today(cls.env.user)
         # wkhtmltopdf would ask the test server (running when tours are in the
         # run) for style sheets and wait on the test's transaction: a closed
@@ -63,6 +69,8 @@ class CreditCollectionsCommon(AccountTestInvoicingCommon):
             email=f"{login}@example.com",
             company_id=company.id,
             company_ids=[Command.set(company.ids)],
+            # The test's day (see setUpClass).
+            tz=cls.test_tz,
         )
 
     @classmethod

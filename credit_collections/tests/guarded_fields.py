@@ -94,12 +94,27 @@ class GuardedFieldsAttacks:
                     if user not in current and user != attacker and not user.share
                 )
             excluded = [*current.ids, *own.get(field.comodel_name, [])]
-            return comodel.search([("id", "not in", excluded)], limit=1).id
+            return comodel.search(
+                [("id", "not in", excluded), *self._same_company(record, comodel, attacker)],
+                limit=1,
+            ).id
         if field.type == "many2many":
             comodel = self.env[field.comodel_name].sudo()
-            other = comodel.search([("id", "not in", current.ids)], limit=1)
+            other = comodel.search(
+                [("id", "not in", current.ids), *self._same_company(record, comodel, attacker)],
+                limit=1,
+            )
             return [(6, 0, [*current.ids, *other.ids])]
         return None
+
+    def _same_company(self, record, comodel, attacker):
+        """A forged record of a company the attacker works in and of the record's
+        when it is one of them: a record of another company is refused by the
+        company check (check_company) before the guard is tried."""
+        if "company_id" not in comodel._fields or "company_id" not in record._fields:
+            return []
+        companies = record.company_id & attacker.company_ids or attacker.company_ids
+        return [("company_id", "in", [False, *companies.ids])]
 
     def _stored(self, record, field_name):
         record.invalidate_recordset([field_name])

@@ -8,7 +8,7 @@ class TestCreditCheckQueries(CreditCollectionsCommon):
     def _queries_to_check(self, order):
         self.env.invalidate_all()
         before = self.env.cr.sql_log_count
-        message = order.with_context(credit_confirm_batch=(order.id,))._confirmation_error_message()
+        message = order._confirmation_error_message()
         return self.env.cr.sql_log_count - before, message
 
     def test_confirmation_check_runs_constant_queries(self):
@@ -31,6 +31,4 @@ class TestCreditCheckQueries(CreditCollectionsCommon):
         self.assertEqual(small_count, big_count)
         self.env.invalidate_all()
         with self.assertQueryCount(14):
-            big_order.with_context(
-                credit_confirm_batch=(big_order.id,)
-            )._confirmation_error_message()
+            big_order._confirmation_error_message()

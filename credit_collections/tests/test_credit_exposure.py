@@ -1,3 +1,5 @@
+from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import CreditCollectionsCommon
@@ -130,6 +132,29 @@ class TestCreditExposure(CreditCollectionsCommon):
         self.assertEqual(partner_b.credit_exposure, 3000.0)
         self.assertEqual(partner_b.credit_available, 2000.0)
 
+    def test_branch_invoice_counts_in_the_parent_company_exposure(self):
+        """A customer's limit covers what it owes to the company and its branches,
+        as Odoo's credit sums them."""
+        self.company.write({"child_ids": [Command.create({"name": "Branch North"})]})
+        self.env.cr.precommit.run()  # the branch's chart of accounts
+        branch = self.company.child_ids
+        self._create_invoice(self.customer, 400.0)
+        self._create_invoice(self.customer, 123.45, days_overdue=10, company=branch)
+        partner = self._credit(self.customer)
+        # 400.00 owed to the company + 123.45 to its branch (overdue) = 523.45.
+        self.assertEqual(partner.credit_overdue_amount, 123.45)
+        self.assertEqual(partner.credit_not_due_amount, 400.0)
+        self.assertEqual(partner.credit_exposure, 523.45)
+        self.assertEqual(partner.credit_exposure, partner.credit)
+        # The branch sees the same receivables, as Odoo's credit does.
+        self.assertEqual(self._credit(self.customer, branch).credit_exposure, 523.45)
+        # 523.45 + an order of 500.00 = 1,023.45 over the limit of 1,000.00: the
+        # branch's invoice is what refuses the order in the parent company.
+        order = self._create_order(self.customer, 500.0)
+        with self.assertRaisesRegex(UserError, "Over credit limit"):
+            order.action_confirm()
+        self.assertEqual(order.state, "draft")
+
     def test_salesperson_reads_credit_figures(self):
         self._create_invoice(self.customer, 1200.0)
         partner = self.customer.with_user(self.salesperson)
@@ -140,7 +165,8 @@ class TestCreditExposure(CreditCollectionsCommon):
     def _queries_to_compute_exposure(self, partners):
         self.env.invalidate_all()
         before = self.env.cr.sql_log_count
-        partners.mapped("credit_status")
+        # The live figures (credit_status is read from the stored state).
+        partners.mapped("credit_exposure")
         return self.env.cr.sql_log_count - before
 
     def test_exposure_of_many_partners_in_constant_queries(self):
@@ -158,4 +184,4 @@ class TestCreditExposure(CreditCollectionsCommon):
         self.assertEqual(one, many)
         self.env.invalidate_all()
         with self.assertQueryCount(10):
-            partners.mapped("credit_status")
+            partners.mapped("credit_exposure")

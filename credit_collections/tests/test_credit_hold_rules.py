@@ -260,7 +260,7 @@ class TestCreditHoldRules(CreditCollectionsCommon):
 
     def test_limit_change_is_recorded_with_reason(self):
         partner = self.customer.with_user(self.credit_manager).with_company(self.company)
-        partner.with_context(credit_change_reason="Annual review").credit_limit = 2500.0
+        partner._credit_set_limit(2500.0, "Annual review")
         message = self.customer.message_ids[0]
         self.assertIn("Credit Limit", message.body)
         self.assertIn("1,000.00", message.body)

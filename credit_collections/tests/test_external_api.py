@@ -74,8 +74,10 @@ class TestExternalApi(CreditCollectionsCommon, HttpCase):
 
     def _connect(self, user, protocol="xmlrpc"):
         """A connection as user (test users' password is their login)."""
-        # The server reads from this transaction: write what the test made first.
+        # The server reads from this transaction: write what the test made first,
+        # and note the customer states it made stale, as its commit would.
         self.env.flush_all()
+        self.env["credit.customer.state"]._credit_persist_stale()
         connection = odoolib.get_connection(
             hostname=HOST,
             protocol=protocol,

@@ -56,6 +56,13 @@ class TestFollowupConcurrency(BaseCase):
             ).unlink()
             partner.unlink()
 
+    def _restore_company(self, values):
+        # The settings were committed: later tests of this database must not see them.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company_id = values.pop("id")
+            env["res.company"].browse(company_id).write(values)
+
     def test_two_runs_at_once_send_the_reminder_once(self):
         barrier = threading.Barrier(2)
         errors = []
@@ -93,6 +100,52 @@ class TestFollowupConcurrency(BaseCase):
             self.assertEqual(len(emails), 1)
             self.assertEqual(histories.mail_message_id, emails.mail_message_id)
 
+    def test_two_runners_taking_the_same_batch_send_the_reminder_once(self):
+        """Two workers hand the same batch of customers to the batch runner at
+        once (two scheduler calls, or a queue bridge's jobs): its savepoint, its
+        one-by-one fallback and the customer locks of the follow-ups let one of
+        them send; the other leaves the customer, without an error logged on it."""
+        barrier = threading.Barrier(2)
+        errors = []
+        failed = []
+
+        def run():
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    engine = env["credit.followup.engine"].sudo()
+                    company = env.ref("base.main_company")
+                    batch = env["res.partner"].browse(self.partner_id).with_company(company)
+                    engine._get_states(batch, company)
+                    barrier.wait(timeout=30)
+                    # What the runner does with each batch it takes.
+                    failed.append(engine._credit_batch_dispatch(batch))
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=run) for _index in range(2)]
+        with self.assertNoLogs("odoo.sql_db", "ERROR"):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=180)
+        self.assertFalse(errors)
+        self.assertEqual(len(failed), 2)
+        self.assertFalse(any(failed), "the customer left to the other run is no failure")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            histories = env["credit.followup.history"].search(
+                [("partner_id", "=", self.partner_id)]
+            )
+            self.assertEqual(len(histories), 1, histories.mapped("state"))
+            self.assertEqual(histories.state, "done")
+            emails = env["mail.mail"].search([("recipient_ids", "in", self.partner_id)])
+            self.assertEqual(len(emails), 1)
+            partner = env["res.partner"].browse(self.partner_id)
+            self.assertFalse(
+                [body for body in partner.message_ids.mapped("body") if "could not" in body]
+            )
+
     def test_confirmation_does_not_wait_for_a_running_followup_batch(self):
         """A follow-up batch is stopped while it sends its emails (as it would be
         while wkhtmltopdf prints its letters); meanwhile a salesperson confirms an
@@ -101,6 +154,8 @@ class TestFollowupConcurrency(BaseCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env.ref("base.main_company")
+            settings = ["account_use_credit_limit", "credit_check_over_limit"]
+            self.addCleanup(self._restore_company, company.read(settings)[0])
             company.write({"account_use_credit_limit": True, "credit_check_over_limit": True})
             partner = env["res.partner"].browse(self.partner_id)
             partner.with_company(company).write(

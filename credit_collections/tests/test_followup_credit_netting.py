@@ -329,7 +329,7 @@ class TestFollowupCreditNetting(CreditCollectionsCommon, MailCommon):
         disputed = self._create_invoice(self.debtor, 100.0, days_overdue=50)
         disputed.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"
-        ).followup_excluded = True
+        )._followup_exclude("Disputed by the customer")
         covered = self._create_invoice(self.debtor, 300.0, days_overdue=40)
         partly = self._create_invoice(self.debtor, 400.0, days_overdue=10)
         not_due = self._create_invoice(self.debtor, 500.0, days_overdue=-10)

@@ -1,7 +1,10 @@
+from urllib.parse import parse_qsl, urlsplit
+
 from lxml import html
 
 from odoo.tests import tagged
 from odoo.tools import format_amount, format_date
+from odoo.tools.misc import hmac as hmac_tool
 
 from .common import CreditCollectionsCommon
 
@@ -38,7 +41,7 @@ class TestFollowupDocuments(CreditCollectionsCommon):
         cls.disputed = cls._create_invoice(cls.customer, 700.0, days_overdue=12)
         cls.disputed.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"
-        ).followup_excluded = True
+        )._followup_exclude("Disputed by the customer")
         cls.not_due = cls._create_invoice(cls.customer, 80.0, days_overdue=-2)
 
     # ------------------------------------------------------------------
@@ -304,3 +307,73 @@ class TestFollowupDocuments(CreditCollectionsCommon):
             self.assertNotIn(f"{foreign.name.replace('/', '_')}.pdf", invoice_pdfs.mapped("name"))
             for pdf in invoice_pdfs:
                 self.assertTrue(pdf.raw.startswith(b"%PDF"))
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentInstructionsWithoutFollowup(CreditCollectionsCommon):
+    """How to pay and who signs, for a customer and a company alone: what a
+    statement or a portal page prints for a customer never followed up."""
+
+    def test_instructions_and_signature_of_a_customer_without_history(self):
+        company = self.company
+        bank_journal = self.company_data["default_journal_bank"]
+        bank_journal.bank_account_id = self.env["res.partner.bank"].create(
+            {"acc_number": "BE71 0961 2345 6769", "partner_id": company.partner_id.id}
+        )
+        self.env["payment.provider"].create(
+            {"name": "Test provider", "state": "test", "company_id": company.id}
+        )
+        customer = self._create_customer("Statement Customer", ref="CUST-042")
+        customer.with_company(company).followup_responsible_id = self.collector
+        self.assertFalse(
+            self.env["credit.followup.history"].search_count([("partner_id", "=", customer.id)])
+        )
+        owner = self.env["credit.payment.instructions"]
+        usd = company.currency_id
+        # 1,234.567 due: the link asks for it to the cent, 1,234.57.
+        payment = owner._get_payment_instructions(customer, company, usd, 1234.567, with_qr=True)
+        body = self.env["ir.qweb"]._render(
+            "credit_collections.followup_payment_instructions",
+            {"payment": payment, "payment_company": company, "payment_print": True},
+        )
+        text = " ".join(html.fromstring(body).text_content().split())
+        # No invoice: the customer's reference is the one to quote.
+        self.assertIn(
+            f"How to pay By bank transfer to BE71 0961 2345 6769 in the name of "
+            f"{company.name}, with the reference CUST-042.",
+            text,
+        )
+        self.assertIn("Scan to pay online", text)
+        link = html.fromstring(body).xpath("//a/@href")
+        self.assertEqual(len(link), 1)
+        url = urlsplit(link[0])
+        self.assertEqual(url.path, "/payment/pay")
+        self.assertEqual(
+            dict(parse_qsl(url.query)),
+            {
+                "reference": "CUST-042",
+                "amount": "1234.57",
+                "currency_id": str(usd.id),
+                "partner_id": str(customer.id),
+                "company_id": str(company.id),
+                # The token Odoo's /payment/pay checks (payment.utils).
+                "access_token": hmac_tool(
+                    self.env(su=True),
+                    "generate_access_token",
+                    f"{customer.id}|1234.57|{usd.id}",
+                ),
+            },
+        )
+        # Nothing due: no link to pay nothing.
+        self.assertFalse(owner._get_payment_instructions(customer, company, usd, 0.0)["pay_url"])
+
+        signer = owner._get_signer(customer)
+        self.assertEqual(signer, self.collector)
+        body = self.env["ir.qweb"]._render(
+            "credit_collections.followup_signature",
+            {"signer": signer, "signature_company": company},
+        )
+        text = " ".join(html.fromstring(body).text_content().split())
+        self.assertEqual(
+            text, f"Best regards, {self.collector.name} {self.collector.email} {company.name}"
+        )

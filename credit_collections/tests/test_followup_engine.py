@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -168,7 +169,7 @@ class TestFollowupEngine(CreditCollectionsCommon, MailCommon):
         invoice = self._create_invoice(self.customer, 100.0, days_overdue=40)
         order = self._create_order(self.customer, 10.0)
         self.assertEqual(order.credit_status, "blocked")
-        invoice.followup_excluded = True
+        invoice.write({"followup_excluded": True, "followup_exclusion_reason": "Disputed"})
         order.invalidate_recordset()
         self.assertEqual(order.credit_status, "ok")
 
@@ -559,6 +560,109 @@ class TestFollowupScheduledAction(CreditCollectionsCommon, MailCommon):
         self.assertEqual(history.activity_id.user_id, self.collector)
         self.assertIn("bounced", history.activity_id.note)
         self.assertIn("Email bounced", history.summary)
+
+    def _run_calls(self, engine, progress, limit):
+        """Call the scheduled action until the run reports its end: [batches]."""
+        batches = []
+        for _call in range(500):
+            batch, remaining = engine._cron_run(limit=limit)
+            self.assertEqual((progress.done, progress.remaining), (len(batch), remaining))
+            batches.append(batch)
+            if not remaining:
+                return batches
+        self.fail("The follow-up run never reported its end.")
+
+    def test_customer_failing_in_a_batch_is_logged_others_done_and_retried_next_run(self):
+        """Batches of two customers; following one of them up fails (a broken
+        extension, say): its batch is done again one customer at a time, the
+        others of the batch and of the next ones get their reminder, the failure
+        is on its chatter, and the next run follows it up."""
+        bad = self.late[1]
+        Engine = type(self.engine)
+        run_batch = Engine._run_batch
+
+        def broken_run_batch(engine, partners, company):
+            if bad in partners:
+                raise ValueError("Broken extension")
+            return run_batch(engine, partners, company)
+
+        cron = self.env.ref("credit_collections.ir_cron_run_followups")
+        progress = cron._add_progress()[1]
+        engine = self.engine.with_context(ir_cron_progress_id=progress.id)
+        with patch.object(Engine, "_run_batch", broken_run_batch):
+            batches = self._run_calls(engine, progress, limit=2)
+        self.assertTrue(all(len(batch) <= 2 for batch in batches))
+        taken = self.env["res.partner"].union(*(batch for batch in batches if batch))
+        self.assertIn(bad, taken, "the bad one was taken")
+        self.assertEqual(self._histories().partner_id, self.late - bad)
+        self.assertIn("could not process", bad.message_ids[0].body)
+        self.assertIn("Broken extension", bad.message_ids[0].body)
+        self.assertFalse(bad.with_company(self.company).followup_level_id)
+        # The next run: the customer is followed up, the others get nothing more.
+        self._run_calls(engine, progress, limit=2)
+        histories = self._histories()
+        self.assertEqual(len(histories), 3)
+        self.assertEqual(histories.partner_id, self.late)
+        self.assertEqual(set(histories.mapped("state")), {"done"})
+
+    def test_crash_in_the_middle_of_a_run_resumes_after_the_last_batch_committed(self):
+        """A batch per call (one customer), committed by the scheduler after each
+        call. The server dies during the call after the first late customer's:
+        what that call did is lost (the savepoint stands for its transaction),
+        the next call does that same batch again, and each customer gets one
+        reminder."""
+        cron = self.env.ref("credit_collections.ir_cron_run_followups")
+        progress = cron._add_progress()[1]
+        engine = self.engine.with_context(ir_cron_progress_id=progress.id)
+        for _call in range(500):
+            batch, _remaining = engine._cron_run(limit=1)
+            if batch & self.late:
+                break
+        Engine = type(self.engine)
+        lost = []
+
+        def crash(engine, batch, remaining):
+            lost.append(batch)
+            raise KeyboardInterrupt  # not an error a batch catches
+
+        with (
+            self.assertRaises(KeyboardInterrupt),
+            self.env.cr.savepoint(),
+            patch.object(Engine, "_credit_batch_advance", crash),
+        ):
+            engine._cron_run(limit=1)
+        self.env.invalidate_all()
+        self.assertEqual(len(lost), 1)
+        self.assertEqual(len(self._histories()), 1, "the crashed call left nothing")
+        batch, remaining = engine._cron_run(limit=1)
+        self.assertEqual(batch, lost[0], "the crashed batch is done again, not skipped")
+        if remaining:
+            self._run_calls(engine, progress, limit=1)
+        histories = self._histories()
+        self.assertEqual(len(histories), 3)
+        self.assertEqual(histories.partner_id, self.late)
+        self.assertEqual(engine._credit_batch_position(), (0, 0), "the run is over")
+
+    def test_customers_of_two_companies_are_never_in_one_batch(self):
+        other = self.setup_other_company(name="Collections Three")["company"]
+        other._credit_create_default_followup_policy()
+        partner = self._create_customer("Late there", company=other, email="t@example.com")
+        self._create_invoice(partner, 100.0, days_overdue=2, company=other)
+        cron = self.env.ref("credit_collections.ir_cron_run_followups")
+        progress = cron._add_progress()[1]
+        engine = self.engine.with_context(ir_cron_progress_id=progress.id)
+        batches = self._run_calls(engine, progress, limit=50)
+        by_company = {}
+        for batch in filter(None, batches):
+            by_company[batch.env.company] = by_company.get(batch.env.company, batch) | batch
+        self.assertIn(partner, by_company[other])
+        self.assertLessEqual(self.late, by_company[self.company])
+        self.assertEqual(
+            self.env["credit.followup.history"]
+            .search([("partner_id", "=", partner.id)])
+            .company_id,
+            other,
+        )
 
 
 BOUNCE_REPORT = """Return-Path: <>

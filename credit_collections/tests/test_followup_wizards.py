@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import format_date
 
 from .common import CreditCollectionsCommon
 
@@ -321,6 +322,33 @@ class TestFollowupWizards(CreditCollectionsCommon):
     def test_pause_until_a_past_date_is_refused(self):
         with self.assertRaises(ValidationError):
             self._as_collector(self.customer)._followup_pause(self.today - timedelta(days=1))
+
+    def test_bounded_fields_warn_as_typed_with_their_label_and_bounds(self):
+        """The pause date and a level's delay warn through one owner
+        (credit.bounded.mixin): titled with the field's label, silent up to the
+        bound itself."""
+        latest = self.today + timedelta(days=366)
+        Wizard = self.env["credit.followup.pause.wizard"].with_user(self.collector)
+        self.assertIsNone(
+            Wizard.new(
+                {"partner_id": self.customer.id, "paused_until": latest}
+            )._onchange_paused_until()
+        )
+        warning = Wizard.new(
+            {"partner_id": self.customer.id, "paused_until": latest + timedelta(days=1)}
+        )._onchange_paused_until()["warning"]
+        self.assertEqual(warning["title"], "Pause Until")
+        self.assertEqual(
+            warning["message"],
+            "Follow-ups can be paused for 366 days at most: until "
+            f"{format_date(self.env, latest)} at the latest.",
+        )
+        Level = self.env["credit.followup.level"].with_user(self.credit_manager)
+        for delay, title in ((-366, None), (3650, None), (3651, "Delay"), (-367, "Delay")):
+            with self.subTest(delay=delay):
+                result = Level.new({"policy_id": self.first.policy_id.id, "delay": delay})
+                result = result._onchange_delay()
+                self.assertEqual(result and result["warning"]["title"], title)
 
     def test_only_collectors_work_follow_ups(self):
         partner = self.customer.with_user(self.salesperson).with_company(self.company)

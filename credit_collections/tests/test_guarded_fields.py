@@ -32,6 +32,10 @@ class TestGuardedFields(GuardedFieldsAttacks, CreditCollectionsCommon):
                 "g_other", "credit_collections.group_credit_manager", company=other_company
             ),
         }
+        # Entries of the other company: what its user would try to attach to the
+        # records it creates there (a record of another company would be refused
+        # by the company check before the guard is tried).
+        cls._create_invoice(cls.customer, 250.0, days_overdue=20, company=other_company)
         # One record of each model, through the addon's own flows.
         cls.invoice = cls._create_invoice(cls.customer, 400.0, days_overdue=40)
         cls.item = cls.invoice.line_ids.filtered(

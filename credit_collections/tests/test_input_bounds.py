@@ -203,10 +203,14 @@ class TestInputBounds(CreditCollectionsCommon):
         self.customer.with_company(self.company).followup_responsible_id = self.collector
         self._create_invoice(self.customer, 500.0, days_overdue=20)
         with self.assertLogs(
-            "odoo.addons.credit_collections.models.credit_followup_engine"
+            "odoo.addons.credit_collections.models.credit_batch_company_mixin"
         ) as logs:
             self._run_followup_cron()
-        self.assertIn(f"Follow-up run of company {main.name}", "\n".join(logs.output))
+        self.assertIn(
+            f"credit.followup.engine: company {main.name} (id {main.id}) skipped until the "
+            "next run",
+            "\n".join(logs.output),
+        )
         history = self.env["credit.followup.history"].search(
             [("partner_id", "=", self.customer.id)]
         )

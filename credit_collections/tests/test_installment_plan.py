@@ -288,6 +288,8 @@ class TestInstallmentPlan(CreditCollectionsCommon):
             ],
         )
         self.assertIn(self.older.name, restored.sorted("date_maturity")[0].name)
+        logged = plan.message_ids.filtered(lambda message: "Cancelled:" in str(message.body))
+        self.assertIn("666.67", str(logged.body), "the unpaid part, before the entry cleared it")
         self.debtor.invalidate_recordset()
         self.assertAlmostEqual(self.debtor.credit, after_payment, places=2)
         self.assertAlmostEqual(self._credit(self.debtor).credit_overdue_amount, 666.67, places=2)
@@ -478,7 +480,7 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         with self.assertRaisesRegex(ValidationError, "already in plan"):
             self._plan()
         disputed = self._create_invoice(self.debtor, 50.0, days_overdue=5)
-        self._receivable(disputed).followup_excluded = True
+        self._receivable(disputed)._followup_exclude("Disputed by the customer")
         with self.assertRaisesRegex(ValidationError, "disputed"):
             self._plan(moves=disputed)
         self.assertEqual(self._plan(moves=disputed, disputed_confirmed=True).amount_total, 50.0)

@@ -239,7 +239,7 @@ class TestLateInterest(CreditCollectionsCommon):
         disputed = self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
         disputed.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"
-        ).followup_excluded = True
+        )._followup_exclude("Disputed by the customer")
         exempt = self._create_customer("Exempt Customer")
         exempt.with_company(self.company).credit_interest_exempt = True
         self._create_invoice(exempt, 10000.0, days_overdue=60)

@@ -137,13 +137,9 @@ class TestLateInterestReferences(CreditCollectionsCommon):
     # UK Late Payment Act
     # ------------------------------------------------------------------
 
-    def test_uk_preset_base_rate_plus_eight_and_compensation_by_size(self):
-        # Bank Rate on 30 June 2025: 4.25 %, + 8 = 12.25 % for July-December 2025.
-        # Three GBP invoices due 1 September 2025, charged to 1 October: 30 days.
-        #   10,000.00 x 12.25 % x 30 / 365 = 100.685 -> 100.68, compensation 100 GBP
-        #    1,000.00 x 12.25 % x 30 / 365 =  10.068 ->  10.07, 70 GBP (from 1,000)
-        #      999.99 x 12.25 % x 30 / 365 =  10.068 ->  10.07, 40 GBP (below 1,000)
-        # One GBP invoice: 120.82 + 210.00 = 330.82.
+    def _uk_invoices(self):
+        """The UK preset and three GBP invoices of 10,000.00, 1,000.00 and 999.99
+        due 1 September 2025. :return: (invoices, GBP)"""
         gbp = self.setup_other_currency("GBP")
         self.company._credit_interest_apply_preset("uk_late_payment")
         self.assertRecordValues(
@@ -174,6 +170,16 @@ class TestLateInterestReferences(CreditCollectionsCommon):
         )
         self.assertIn("100.00", invoices[0]._credit_late_payment_terms())
         self.assertIn("40.00", invoices[2]._credit_late_payment_terms())
+        return invoices, gbp
+
+    def test_uk_preset_base_rate_plus_eight_and_compensation_by_size(self):
+        # Bank Rate on 30 June 2025: 4.25 %, + 8 = 12.25 % for July-December 2025.
+        # Three GBP invoices due 1 September 2025, charged to 1 October: 30 days.
+        #   10,000.00 x 12.25 % x 30 / 365 = 100.685 -> 100.68, compensation 100 GBP
+        #    1,000.00 x 12.25 % x 30 / 365 =  10.068 ->  10.07, 70 GBP (from 1,000)
+        #      999.99 x 12.25 % x 30 / 365 =  10.068 ->  10.07, 40 GBP (below 1,000)
+        # One GBP invoice: 120.82 + 210.00 = 330.82.
+        invoices, gbp = self._uk_invoices()
         run = self.env["credit.interest.run"].create({"date": date(2025, 10, 1)})
         run.action_invoice()
         charges = {
@@ -195,6 +201,12 @@ class TestLateInterestReferences(CreditCollectionsCommon):
         self.assertEqual(
             (interest_invoice.currency_id, interest_invoice.amount_total), (gbp, 330.82)
         )
+
+    def test_uk_interest_and_compensation_post_to_income_accounts_of_their_own(self):
+        self._uk_invoices()
+        run = self.env["credit.interest.run"].create({"date": date(2025, 10, 1)})
+        run.action_invoice()
+        interest_invoice = run.invoice_ids.filtered(lambda move: move.partner_id == self.late_payer)
         # Their own income accounts, not Product Sales.
         lines = interest_invoice.invoice_line_ids
         interest_account = self.company.credit_interest_account_id

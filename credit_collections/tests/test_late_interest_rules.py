@@ -6,7 +6,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .common import CreditCollectionsCommon
 
@@ -395,7 +395,7 @@ class TestLateInterestRules(CreditCollectionsCommon):
         with (
             patch.object(run_class, "_prepare_invoice_vals", failing_for_late_payer),
             freeze_time(datetime.combine(self.today, time(12))),
-            mute_logger("odoo.addons.credit_collections.models.credit_interest_run"),
+            mute_logger("odoo.addons.credit_collections.models.credit_interest_run_schedule"),
         ):
             cron.method_direct_trigger()
         run = self.env["credit.interest.run"].search([("company_id", "=", self.company.id)])
@@ -438,3 +438,51 @@ class TestLateInterestRules(CreditCollectionsCommon):
         self.assertEqual(run.invoice_ids.partner_id, self.late_payer | other)
         self.assertEqual(run.invoice_ids.mapped("amount_total"), [197.26, 197.26])
         self.assertEqual(len(run.accrual_ids), 2)
+
+    def test_a_misconfigured_company_does_not_stop_the_later_ones(self):
+        # Company A (first in id order) has lost its interest product: its run
+        # stops, saying so; company B's run still charges 10,000.00 x 6 % x 60 / 365
+        # = 98.63 the same day.
+        company_b = self.setup_other_company(name="Interest Company After")["company"]
+        self.env["credit.interest.rate"].create(
+            {"name": "B rate", "company_id": company_b.id, "date_from": date(2000, 1, 1), "rate": 6}
+        )
+        company_b.write(
+            {
+                "credit_interest_enabled": True,
+                "credit_interest_run_day": 1,
+                "credit_interest_journal_id": self.env["account.journal"]
+                .search([("company_id", "=", company_b.id), ("type", "=", "sale")], limit=1)
+                .id,
+            }
+        )
+        self.env.user.company_ids |= company_b
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60, company=company_b)
+        self._create_invoice(self.late_payer, 10000.0, days_overdue=60)
+        self.company.credit_interest_run_day = 1
+        # The form refuses it; a product deleted under the setting leaves it so.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_company SET credit_interest_product_id = NULL WHERE id = %s",
+                self.company.id,
+            )
+        )
+        self.company.invalidate_recordset(["credit_interest_product_id"])
+        self.assertLess(self.company.id, company_b.id)
+        cron = self.env.ref("credit_collections.ir_cron_accrue_late_interest")
+        with freeze_time(datetime.combine(self.today, time(12))):
+            for _call in range(20):
+                cron.method_direct_trigger()
+                progress = self.env["ir.cron.progress"].search(
+                    [("cron_id", "=", cron.id)], order="id desc", limit=1
+                )
+                if not progress.remaining:
+                    break
+        Run = self.env["credit.interest.run"]
+        run_a = Run.search([("company_id", "=", self.company.id)])
+        run_b = Run.search([("company_id", "=", company_b.id)])
+        self.assertEqual(run_a.state, "draft")
+        self.assertIn("needs", run_a.stop_reason)
+        self.assertIn("needs", run_a.message_ids[0].body)
+        self.assertEqual(run_b.state, "done")
+        self.assertEqual(run_b.invoice_ids.amount_total, 98.63)

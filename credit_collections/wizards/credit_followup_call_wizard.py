@@ -6,7 +6,9 @@ class CreditFollowupCallWizard(models.TransientModel):
     _description = "Log a Follow-up Call"
     _check_company_auto = True
 
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, readonly=True, check_company=True
+    )
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, default=lambda self: self.env.company
     )
@@ -23,6 +25,7 @@ class CreditFollowupCallWizard(models.TransientModel):
         "account.move.line",
         string="Disputed Items",
         help="Items the customer disputes: they are left out of follow-ups.",
+        check_company=True,
     )
     allowed_line_ids = fields.Many2many(
         "account.move.line", compute="_compute_allowed_line_ids", string="Open Items"

@@ -8,6 +8,7 @@ from ..models.res_company import FOLLOWUP_MAX_AHEAD_DAYS
 
 class CreditFollowupPauseWizard(models.TransientModel):
     _name = "credit.followup.pause.wizard"
+    _inherit = ["credit.bounded.mixin"]
     _description = "Pause Follow-ups"
 
     partner_id = fields.Many2one("res.partner", string="Customer", required=True, readonly=True)
@@ -32,22 +33,23 @@ class CreditFollowupPauseWizard(models.TransientModel):
             values["partner_id"] = partner.commercial_partner_id.id
         return values
 
+    def _credit_field_bounds(self):
+        latest = fields.Date.context_today(self) + timedelta(days=FOLLOWUP_MAX_AHEAD_DAYS)
+        return {**super()._credit_field_bounds(), "paused_until": (None, latest)}
+
+    def _credit_bound_message(self, field_name, low, high):
+        if field_name == "paused_until":
+            return self.env._(
+                "Follow-ups can be paused for %(days)s days at most: until %(latest)s "
+                "at the latest.",
+                days=FOLLOWUP_MAX_AHEAD_DAYS,
+                latest=format_date(self.env, high),
+            )
+        return super()._credit_bound_message(field_name, low, high)
+
     @api.onchange("paused_until")
     def _onchange_paused_until(self):
-        latest = fields.Date.context_today(self) + timedelta(days=FOLLOWUP_MAX_AHEAD_DAYS)
-        if self.paused_until and self.paused_until > latest:
-            return {
-                "warning": {
-                    "title": self.env._("Pause Until"),
-                    "message": self.env._(
-                        "Follow-ups can be paused for %(days)s days at most: until %(latest)s "
-                        "at the latest.",
-                        days=FOLLOWUP_MAX_AHEAD_DAYS,
-                        latest=format_date(self.env, latest),
-                    ),
-                }
-            }
-        return None
+        return self._credit_bound_warning("paused_until")
 
     def action_pause(self):
         self.ensure_one()

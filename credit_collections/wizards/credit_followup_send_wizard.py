@@ -12,7 +12,9 @@ class CreditFollowupSendWizard(models.TransientModel):
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, default=lambda self: self.env.company
     )
-    partner_ids = fields.Many2many("res.partner", string="Customers", required=True)
+    partner_ids = fields.Many2many(
+        "res.partner", string="Customers", required=True, check_company=True
+    )
     partner_count = fields.Integer(compute="_compute_partner_count")
     policy_id = fields.Many2one("credit.followup.policy", compute="_compute_policy_id")
     level_id = fields.Many2one(
@@ -39,6 +41,7 @@ class CreditFollowupSendWizard(models.TransientModel):
         store=True,
         readonly=False,
         help="The customer's invoice contacts, else the customer: change them for this email only.",
+        check_company=True,
     )
     email_cc = fields.Char(string="Cc", help="Email addresses in copy, separated by commas.")
     outside_recipients_warning = fields.Text(compute="_compute_outside_recipients_warning")

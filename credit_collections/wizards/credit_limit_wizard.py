@@ -27,7 +27,5 @@ class CreditLimitWizard(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
-        self.partner_id.with_context(credit_change_reason=self.reason).write(
-            {"credit_limit": self.new_limit, "use_partner_credit_limit": True}
-        )
+        self.partner_id._credit_set_limit(self.new_limit, self.reason)
         return {"type": "ir.actions.act_window_close"}

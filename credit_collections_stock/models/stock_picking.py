@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_amount
 
 from odoo.addons.credit_collections.models.credit_guarded_mixin import SYSTEM
 
@@ -123,6 +122,7 @@ class StockPicking(models.Model):
         by its own destination, its moves' or its move lines'. Dropshipments (from
         the vendor, goods the company never held) do not."""
         self.ensure_one()
+        # sudo: every move and location counts, whoever validates the transfer.
         picking = self.sudo()
         destinations = (
             picking.location_dest_id
@@ -174,54 +174,65 @@ class StockPicking(models.Model):
         already), unless a credit manager overrode the hold on this delivery or its
         sales order has a credit approval still valid for the order's amount.
         """
+        # sudo: an override recorded by a credit manager counts, whoever validates.
         deliveries = self._credit_deliveries_to_check().filtered(
             lambda picking: not picking.sudo().credit_override_user_id
         )
-        if not deliveries:
-            return {}
-        engine = self.env["credit.exposure"]
-        order_model = self.env["sale.order"]
-        held = {}
-        for company, pickings in deliveries.grouped("company_id").items():
-            checked = {picking: picking._credit_checked_partners() for picking in pickings}
-            partners = self.env["res.partner"].union(*checked.values())
-            snapshots = engine._get_snapshots(partners, company)
-            for picking in pickings:
-                verdict = picking._credit_delivery_verdict(
-                    [snapshots[partner.id] for partner in checked[picking]]
-                )
-                if verdict["status"] == "blocked":
-                    held[picking] = verdict
-        if not held:
-            return {}
-        orders = order_model.sudo().union(*(picking._credit_orders() for picking in held))
+        verdicts = self.env["credit.exposure"]._check_documents(deliveries, cumulative=False)
+        return {
+            picking: snapshot
+            for picking, snapshot in verdicts.items()
+            if snapshot["status"] == "blocked"
+        }
+
+    # ------------------------------------------------------------------
+    # Hooks of the document credit check (see credit.exposure._check_documents)
+    # ------------------------------------------------------------------
+
+    def _credit_check_partners(self):
+        return self._credit_checked_partners()
+
+    def _credit_check_amounts(self):
+        # What a delivery engages is its order's, counted in the exposure already.
+        return {}
+
+    def _credit_check_exclusions(self):
+        return {}
+
+    def _credit_check_paid_in_advance(self):
+        # An order paid online in full granted no credit: as at its confirmation,
+        # only the rules that do not depend on amounts hold its delivery.
+        order = self._credit_order()
+        return bool(order) and order._credit_is_paid_in_advance()
+
+    def _credit_check_approvals(self):
+        # sudo: the approvals of the orders decide, whoever validates (see _credit_orders).
+        orders = (
+            self.env["sale.order"].sudo().union(*(picking._credit_orders() for picking in self))
+        )
         approvals = orders._credit_valid_approvals() if orders else {}
         # An approval covers its own order: every order of the delivery needs one.
         return {
-            picking: snapshot
-            for picking, snapshot in held.items()
-            if not picking._credit_orders()
-            or any(order not in approvals for order in picking._credit_orders())
+            picking: self.env._(
+                "Credit exceptions approved for the orders of %(picking)s.", picking=picking.name
+            )
+            for picking in self
+            if picking._credit_orders()
+            and all(order in approvals for order in picking._credit_orders())
         }
 
-    def _credit_delivery_verdict(self, snapshots):
-        """One verdict for the delivery from the snapshots of its customers, merged
-        as for its order. An order paid online in full granted no credit: as at its
-        confirmation, only the rules that do not depend on amounts hold it."""
-        self.ensure_one()
-        order_model = self.env["sale.order"]
-        # Copies: merging names the ordering customer's reasons in place.
-        verdict = order_model._credit_merge_snapshots([dict(snapshot) for snapshot in snapshots])
-        order = self._credit_order()
-        if verdict["status"] != "blocked" or not order or not order._credit_is_paid_in_advance():
-            return verdict
-        engine = self.env["credit.exposure"]
-        paid = []
-        for snapshot in snapshots:
-            snapshot = dict(snapshot, paid_in_advance=True)
-            snapshot.update(engine._evaluate(snapshot))
-            paid.append(snapshot)
-        return order_model._credit_merge_snapshots(paid)
+    def _credit_check_advice(self):
+        """A delivery's own ways out: no approval request nor change of the order
+        from a delivery, a credit manager validates it despite the hold."""
+        return (
+            {
+                "_rule_cash_only": self.env._("get the order paid"),
+                "_rule_over_limit": self.env._("get open invoices paid to free credit"),
+            },
+            self.env._(
+                'ask a credit manager to validate the delivery with "Validate Despite Hold"'
+            ),
+        )
 
     def _credit_check_deliveries(self):
         """Refuse the deliveries in self that credit holds, naming every one."""
@@ -237,37 +248,21 @@ class StockPicking(models.Model):
 
     def _credit_hold_details(self, snapshot):
         self.ensure_one()
-        reasons = "\n".join(f"- {reason}" for reason in snapshot["blocking_reasons"])
-        return f"{reasons}\n{self._credit_exposure_summary(snapshot)}"
+        engine = self.env["credit.exposure"]
+        reasons = engine._blocking_reasons_text(snapshot)
+        return f"{reasons}\n{engine._exposure_summary(snapshot)}"
 
     def _credit_block_message(self, snapshot):
         self.ensure_one()
         return self.env._(
             "Delivery %(picking)s cannot be validated: customer %(partner)s is blocked for "
-            "credit.\n%(details)s\n"
-            "What to do: get the overdue invoices paid or the hold lifted, or ask a credit "
-            'manager to validate the delivery with "Validate Despite Hold".',
+            "credit.\n%(details)s\n%(advice)s",
             picking=self.name,
             partner=snapshot["partner"].display_name,
             details=self._credit_hold_details(snapshot),
-        )
-
-    def _credit_exposure_summary(self, snapshot):
-        self.ensure_one()
-
-        def amount(value):
-            return format_amount(self.env, value, snapshot["currency"])
-
-        limit = amount(snapshot["limit"]) if snapshot["has_limit"] else self.env._("no limit")
-        return self.env._(
-            "Credit limit %(limit)s; exposure %(exposure)s: open not yet due %(not_due)s, "
-            "overdue %(overdue)s, orders to invoice %(orders)s, draft invoices %(drafts)s.",
-            limit=limit,
-            exposure=amount(snapshot["exposure"]),
-            not_due=amount(snapshot["not_due"]),
-            overdue=amount(snapshot["overdue"]),
-            orders=amount(snapshot["orders"]),
-            drafts=amount(snapshot["draft_invoices"]),
+            advice=self.env["credit.exposure"]._get_document_advice(
+                self, snapshot["blocking_rules"]
+            ),
         )
 
     def _credit_override_and_validate(self, reason):
@@ -275,7 +270,6 @@ class StockPicking(models.Model):
         delivery and logged on it, its order and its customer; the delivery is then
         validated when the manager may validate transfers (else by the warehouse)."""
         self.ensure_one()
-        self.env["credit.approval.request"]._credit_check_manager()
         self._credit_check_override_segregation()
         snapshot = self._credit_held_deliveries().get(self)
         if not snapshot:
@@ -308,22 +302,19 @@ class StockPicking(models.Model):
         return result if isinstance(result, dict) else {"type": "ir.actions.act_window_close"}
 
     def _credit_check_override_segregation(self):
+        """A credit manager overrides, and under segregation of duties not one who
+        sold, created or asked an approval for its order (credit.decision.mixin)."""
         self.ensure_one()
         order = self._credit_order()
-        if (
-            self.env.su
-            or not self.company_id.credit_segregation_of_duties
-            or not order
-            or self.env.user not in order._credit_interested_users()
-        ):
-            return
-        raise UserError(
+        self.env["credit.decision.mixin"]._credit_check_decider(
+            self.company_id,
+            order._credit_interested_users() if order else self.env["res.users"],
             self.env._(
                 "Segregation of duties: %(picking)s delivers your own order %(order)s, so you "
                 "cannot validate it despite its credit hold. Another credit manager must decide.",
                 picking=self.name,
                 order=order.name,
-            )
+            ),
         )
 
     def _credit_log_override(self, body):

@@ -68,6 +68,26 @@ class TestDeliveryCreditHold(CreditCollectionsCommon):
             "Over credit limit", picking.with_user(self.warehouse_user).credit_hold_reasons
         )
 
+    def test_delivery_refusal_names_only_actions_a_delivery_has(self):
+        """A delivery has no "Request Credit Approval" and its order is confirmed
+        already: its advice is to collect, and a credit manager's override."""
+        _order, picking = self._delivery()
+        self._put_on_hold()
+        with self.assertRaises(UserError) as refusal:
+            self._validate(picking)
+        advice = str(refusal.exception).splitlines()[-1]
+        # Over the limit and overdue: the advice of both rules, then the way out.
+        self.assertEqual(
+            advice,
+            "What to do: get open invoices paid to free credit; collect the overdue "
+            'invoices, or ask a credit manager to validate the delivery with "Validate '
+            'Despite Hold".',
+        )
+        self.assertNotIn("Request Credit Approval", str(refusal.exception))
+        self.assertNotIn("reduce the order", str(refusal.exception))
+        # The order's own refusal still offers its approval.
+        self.assertIn("Request Credit Approval", self._order_refusal())
+
     def test_manual_hold_blocks_delivery_with_its_reason(self):
         _order, picking = self._delivery(100.0)
         self.customer.with_user(self.credit_manager).write(

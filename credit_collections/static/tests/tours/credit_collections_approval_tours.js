@@ -1,11 +1,12 @@
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 const banner = ".o_credit_collections_banner";
 
 registry.category("web_tour.tours").add("credit_collections_blocked_order_tour", {
     steps: () => [
         {
-            content: "The quotation says the customer is blocked, before anyone confirms",
+            content:
+                "The quotation says the customer is blocked, before anyone confirms",
             trigger: `${banner}.alert-danger:contains('Credit blocked.'):contains('Over credit limit')`,
         },
         {
@@ -15,7 +16,8 @@ registry.category("web_tour.tours").add("credit_collections_blocked_order_tour",
         },
         {
             content: "Confirmation is refused with the reason and what to do",
-            trigger: ".o_error_dialog:contains('cannot be confirmed'):contains('Request Credit Approval')",
+            trigger:
+                ".o_error_dialog:contains('cannot be confirmed'):contains('Request Credit Approval')",
         },
         {
             content: "Close the error",
@@ -24,7 +26,8 @@ registry.category("web_tour.tours").add("credit_collections_blocked_order_tour",
         },
         {
             content: "Ask a credit manager for an exception",
-            trigger: ".o_statusbar_buttons button[name='action_request_credit_approval']",
+            trigger:
+                ".o_statusbar_buttons button[name='action_request_credit_approval']",
             run: "click",
         },
         {
@@ -61,7 +64,8 @@ registry.category("web_tour.tours").add("credit_collections_confirm_approved_tou
         },
         {
             content: "It is a sales order now",
-            trigger: ".o_statusbar_status button[aria-checked='true']:contains('Sales Order')",
+            trigger:
+                ".o_statusbar_status button[aria-checked='true']:contains('Sales Order')",
         },
     ],
 });

@@ -1,4 +1,4 @@
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 const card = ".o_kanban_record:has(span:contains('Credit & Collections'))";
 
@@ -29,7 +29,8 @@ registry.category("web_tour.tours").add("credit_collections_apps_tour", {
         },
         {
             content: "Its status is Installed",
-            trigger: ".o_data_row:contains('Credit & Collections') td[name='state']:contains('Installed')",
+            trigger:
+                ".o_data_row:contains('Credit & Collections') td[name='state']:contains('Installed')",
         },
     ],
 });

@@ -1,7 +1,7 @@
-import { registry } from "@web/core/registry";
-import { formatDate } from "@web/core/l10n/dates";
+import {registry} from "@web/core/registry";
+import {formatDate} from "@web/core/l10n/dates";
 
-const { DateTime } = luxon;
+const {DateTime} = luxon;
 
 const page = ".o_notebook";
 
@@ -14,7 +14,8 @@ registry.category("web_tour.tours").add("credit_collections_followup_tour", {
         },
         {
             content: "The overdue invoice is on the open position",
-            trigger: ".o_field_widget[name='credit_open_line_ids'] .o_data_row:contains('1,234.56')",
+            trigger:
+                ".o_field_widget[name='credit_open_line_ids'] .o_data_row:contains('1,234.56')",
         },
         {
             content: "Send a reminder now",
@@ -23,7 +24,8 @@ registry.category("web_tour.tours").add("credit_collections_followup_tour", {
         },
         {
             content: "The level due now is proposed",
-            trigger: ".modal .o_field_widget[name='level_id'] input:value('First reminder')",
+            trigger:
+                ".modal .o_field_widget[name='level_id'] input:value('First reminder')",
         },
         {
             content: "The email preview lists the overdue invoice",
@@ -53,7 +55,7 @@ registry.category("web_tour.tours").add("credit_collections_followup_tour", {
         {
             content: "Promised date, in a week",
             trigger: ".modal .o_field_widget[name='promised_date'] input",
-            run: `edit ${formatDate(DateTime.now().plus({ days: 7 }))}`,
+            run: `edit ${formatDate(DateTime.now().plus({days: 7}))}`,
         },
         {
             content: "Say what the customer said",

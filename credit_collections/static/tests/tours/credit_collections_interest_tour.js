@@ -1,5 +1,5 @@
-import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import {registry} from "@web/core/registry";
+import {stepUtils} from "@web_tour/tour_service/tour_utils";
 
 const interest = "#credit_interest_setting";
 
@@ -32,7 +32,8 @@ registry.category("web_tour.tours").add("credit_collections_interest_tour", {
             trigger: `${interest} .o_field_widget[name='credit_interest_margin'] input:value("0.00")`,
         },
         {
-            content: "The preset is applied: invoices will print the late-payment terms",
+            content:
+                "The preset is applied: invoices will print the late-payment terms",
             trigger: `${interest} .o_field_widget[name='credit_interest_print_terms'] input:checked`,
         },
         {
@@ -42,7 +43,8 @@ registry.category("web_tour.tours").add("credit_collections_interest_tour", {
         ...stepUtils.goToAppSteps("account.menu_finance", "Open Accounting"),
         {
             content: "Open the Credit & Collections menu",
-            trigger: "button[data-menu-xmlid='credit_collections.menu_credit_collections_root']",
+            trigger:
+                "button[data-menu-xmlid='credit_collections.menu_credit_collections_root']",
             run: "click",
         },
         {
@@ -71,7 +73,8 @@ registry.category("web_tour.tours").add("credit_collections_interest_tour", {
         },
         {
             content: "Nothing is invoiced yet",
-            trigger: ".o_form_view:not(:has(.o_field_widget[name='invoice_ids'] .o_tag))",
+            trigger:
+                ".o_form_view:not(:has(.o_field_widget[name='invoice_ids'] .o_tag))",
         },
         {
             content: "Create the invoices",
@@ -85,7 +88,8 @@ registry.category("web_tour.tours").add("credit_collections_interest_tour", {
         },
         {
             content: "The run is invoiced",
-            trigger: ".o_statusbar_status button.o_arrow_button_current:contains('Invoiced')",
+            trigger:
+                ".o_statusbar_status button.o_arrow_button_current:contains('Invoiced')",
         },
         {
             content: "Its invoice is listed",

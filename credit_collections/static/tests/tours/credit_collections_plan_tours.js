@@ -1,10 +1,11 @@
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 registry.category("web_tour.tours").add("credit_collections_plan_tour", {
     steps: () => [
         {
             content: "Reschedule the overdue invoice",
-            trigger: ".o_form_view .o_statusbar_buttons button[name='action_credit_installment_plan']",
+            trigger:
+                ".o_form_view .o_statusbar_buttons button[name='action_credit_installment_plan']",
             run: "click",
         },
         {
@@ -18,7 +19,8 @@ registry.category("web_tour.tours").add("credit_collections_plan_tour", {
         },
         {
             content: "Compute the schedule",
-            trigger: ".o_form_view .o_statusbar_buttons button[name='action_compute_schedule']",
+            trigger:
+                ".o_form_view .o_statusbar_buttons button[name='action_compute_schedule']",
             run: "click",
         },
         {
@@ -38,11 +40,13 @@ registry.category("web_tour.tours").add("credit_collections_plan_tour", {
         },
         {
             content: "The plan is active",
-            trigger: ".o_statusbar_status button.o_arrow_button_current:contains('Active')",
+            trigger:
+                ".o_statusbar_status button.o_arrow_button_current:contains('Active')",
         },
         {
             content: "Its entry is posted",
-            trigger: ".o_field_widget[name='move_id'] a, .o_field_widget[name='move_id']:contains('MISC')",
+            trigger:
+                ".o_field_widget[name='move_id'] a, .o_field_widget[name='move_id']:contains('MISC')",
         },
     ],
 });
@@ -51,7 +55,8 @@ registry.category("web_tour.tours").add("credit_collections_plan_portal_tour", {
     steps: () => [
         {
             content: "The proposed installments are listed",
-            trigger: ".o_portal_credit_plan_installments tbody tr:nth-child(3):contains('300.00')",
+            trigger:
+                ".o_portal_credit_plan_installments tbody tr:nth-child(3):contains('300.00')",
         },
         {
             content: "Type the name to accept",

@@ -1,0 +1,1 @@
+from . import credit_installment_plan_demo

@@ -154,7 +154,12 @@ class CreditCustomerState(models.Model):
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None, **kwargs):
-        self._credit_refresh(self.env.companies)
+        # Not for a search by id alone (what fetch does to read records it
+        # holds, e.g. the company check of a write in the middle of a run): which
+        # states are found does not depend on their figures.
+        by_id_only = len(domain) == 1 and tuple(domain[0])[:1] == ("id",)
+        if not by_id_only:
+            self._credit_refresh(self.env.companies)
         return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
 
     @api.model

@@ -158,8 +158,12 @@ class CreditFollowupHistory(models.Model):
         when."""
         for level, group in self.grouped("level_id").items():
             group.move_line_ids._followup_mark(level, group[:1].date)
-            group.partner_id.with_company(level.company_id).write(
-                {"followup_level_id": level.id, "followup_last_date": group[:1].date}
+            # On the customers' states directly: res.partner's write would sync
+            # the fields of each customer's contacts, one query per customer.
+            self.env["credit.customer.state"]._set_bookkeeping(
+                group.partner_id,
+                level.company_id,
+                {"followup_level_id": level.id, "followup_last_date": group[:1].date},
             )
 
     def _schedule_followup_activities(self, requests):

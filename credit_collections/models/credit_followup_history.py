@@ -1,4 +1,5 @@
 from odoo import Command, api, fields, models
+from odoo.tools import format_date
 
 HISTORY_STATES = [
     ("done", "Done"),
@@ -136,6 +137,17 @@ class CreditFollowupHistory(models.Model):
     # ------------------------------------------------------------------
     # Compute methods
     # ------------------------------------------------------------------
+
+    @api.depends("partner_id", "level_id", "date")
+    @api.depends_context("lang")
+    def _compute_display_name(self):
+        # The breadcrumb, the emails' record and the activities name the follow-up
+        # by what it was: whom, which level, when.
+        for history in self:
+            parts = [history.partner_id.display_name, history.level_id.name]
+            if history.date:
+                parts.append(format_date(history.env, history.date))
+            history.display_name = " – ".join(part for part in parts if part)
 
     @api.depends("move_line_ids")
     def _compute_invoice_ids(self):

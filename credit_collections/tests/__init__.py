@@ -45,3 +45,4 @@ from . import test_batch_runner
 from . import test_installment_plan_items
 from . import test_installment_plan_check
 from . import test_pdf_documents
+from . import test_followup_history_name

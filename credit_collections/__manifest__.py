@@ -1,7 +1,6 @@
 {
     "name": "Credit & Collections",
-    "summary": "Credit limits and holds, follow-ups, installment plans, "
-    "late interest and a collections workspace",
+    "summary": "Credit limits and holds, follow-ups, installment plans and late interest",
     "version": "18.0.1.4.0",
     "category": "Accounting/Accounting",
     "author": "credit_collections contributors",

@@ -46,3 +46,4 @@ from . import test_installment_plan_items
 from . import test_installment_plan_check
 from . import test_pdf_documents
 from . import test_followup_history_name
+from . import test_feature_list

@@ -46,3 +46,5 @@ from . import test_installment_plan_items
 from . import test_installment_plan_check
 from . import test_pdf_documents
 from . import test_followup_history_name
+from . import test_demo_data
+from . import test_demo_mail_catcher

@@ -79,7 +79,10 @@ class CreditInstallmentPlan(models.Model):
         first_due = today - timedelta(days=quarry.company_id.credit_plan_default_days + 1)
         activated = first_due - relativedelta(months=1)
         quarry.with_user(admin).with_context(**{DEMO_ACTIVATION_DATE: activated}).action_activate()
+        # sudo: a running plan's dates are frozen for every user; the demo alone
+        # moves them back in time.
         quarry.sudo()._demo_backdate(first_due, activated)
+        # sudo: the daily check is a system job (see _cron_check_installment_plans).
         checked = self.sudo()
         changes, _more = checked._get_plans_to_update(today, 1, quarry.ids)
         checked._apply_state_changes(changes, today)

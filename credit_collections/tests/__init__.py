@@ -47,3 +47,5 @@ from . import test_installment_plan_check
 from . import test_pdf_documents
 from . import test_followup_history_name
 from . import test_feature_list
+from . import test_demo_data
+from . import test_demo_mail_catcher

@@ -21,7 +21,6 @@ class CreditFollowupHistory(models.Model):
         """What was done for these follow-ups, as the collector who sent them is
         told: each channel with its count and its true tense (an email is only
         queued when the history is created: the mail queue sends it)."""
-        _ = self.env._
         states = self.mapped("email_state")
         queued = states.count("queued")
         sent = states.count("sent")
@@ -35,20 +34,30 @@ class CreditFollowupHistory(models.Model):
         counts = (
             (
                 queued,
-                _("1 reminder queued."),
-                _("%(count)s reminders queued.", count=queued),
+                self.env._("1 reminder queued."),
+                self.env._("%(count)s reminders queued.", count=queued),
             ),
-            (sent, _("1 reminder sent."), _("%(count)s reminders sent.", count=sent)),
+            (
+                sent,
+                self.env._("1 reminder sent."),
+                self.env._("%(count)s reminders sent.", count=sent),
+            ),
             (
                 not_sent,
-                _("1 email not sent: see its follow-up history."),
-                _("%(count)s emails not sent: see their follow-up history.", count=not_sent),
+                self.env._("1 email not sent: see its follow-up history."),
+                self.env._(
+                    "%(count)s emails not sent: see their follow-up history.", count=not_sent
+                ),
             ),
-            (letters, _("1 letter printed."), _("%(count)s letters printed.", count=letters)),
+            (
+                letters,
+                self.env._("1 letter printed."),
+                self.env._("%(count)s letters printed.", count=letters),
+            ),
             (
                 others,
-                _("1 follow-up recorded without email or letter."),
-                _("%(count)s follow-ups recorded without email or letter.", count=others),
+                self.env._("1 follow-up recorded without email or letter."),
+                self.env._("%(count)s follow-ups recorded without email or letter.", count=others),
             ),
         )
         return [singular if count == 1 else plural for count, singular, plural in counts if count]

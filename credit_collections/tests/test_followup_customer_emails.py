@@ -128,9 +128,7 @@ class TestFollowupCustomerEmails(CreditCollectionsCommon):
         plan.action_compute_schedule()
         self.assertEqual(plan.user_id, self.collector)
         plan.action_propose()
-        mail = self.env["mail.mail"].search(
-            [("model", "=", plan._name), ("res_id", "=", plan.id)]
-        )
+        mail = self.env["mail.mail"].search([("model", "=", plan._name), ("res_id", "=", plan.id)])
         self.assertEqual(len(mail), 1)
         self._assert_company_letter(mail.body_html)
         text = _text(mail.body_html)
@@ -170,9 +168,7 @@ class TestFollowupCustomerEmails(CreditCollectionsCommon):
         action = self._send_now(
             other | third, level_id=self.first.id, send_email=True, send_letter=True
         )
-        self.assertEqual(
-            action["params"]["message"], "2 reminders queued. 2 letters printed."
-        )
+        self.assertEqual(action["params"]["message"], "2 reminders queued. 2 letters printed.")
 
     def test_toast_says_an_email_not_sent(self):
         self.env["mail.blacklist"].create({"email": self.customer.email})
@@ -240,9 +236,7 @@ class TestFollowupCustomerEmails(CreditCollectionsCommon):
         self.assertEqual(server_action.binding_view_types, "list")
         action = (
             server_action.with_user(self.collector)
-            .with_context(
-                active_model=failed._name, active_ids=(failed | queued).ids
-            )
+            .with_context(active_model=failed._name, active_ids=(failed | queued).ids)
             .run()
         )
         self.assertEqual(action["params"]["message"], "1 email queued again.")

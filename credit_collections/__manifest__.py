@@ -19,6 +19,7 @@
         "report/credit_followup_letter_report.xml",
         "report/report_invoice_templates.xml",
         "data/mail_template_data.xml",
+        "data/mail_layout_templates.xml",
         "data/credit_followup_policy_data.xml",
         "wizards/credit_limit_wizard_views.xml",
         "wizards/credit_override_wizard_views.xml",

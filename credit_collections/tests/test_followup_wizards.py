@@ -116,7 +116,7 @@ class TestFollowupWizards(CreditCollectionsCommon):
 
         action = wizard.action_send()
 
-        self.assertIn("2 follow-ups sent", action["params"]["message"])
+        self.assertIn("2 reminders queued. 1 letter printed.", action["params"]["message"])
         self.assertEqual(self.customer.followup_history_ids.level_id, self.first)
         other_history = self.other.followup_history_ids
         self.assertEqual(other_history.level_id, self.second)
@@ -143,7 +143,7 @@ class TestFollowupWizards(CreditCollectionsCommon):
         action = wizard.action_send()
 
         self.assertEqual(action["params"]["type"], "warning")
-        self.assertIn("1 follow-ups sent", action["params"]["message"])
+        self.assertIn("1 reminder queued.", action["params"]["message"])
         self.assertTrue(self.customer.followup_history_ids)
         self.assertFalse(self.other.followup_history_ids | paused.followup_history_ids)
 

@@ -241,7 +241,7 @@ class CreditFollowupSendWizard(models.TransientModel):
                     reason=result["skipped"][partners.commercial_partner_id],
                 )
             )
-        messages = [self.env._("%(count)s follow-ups sent.", count=len(result["done"]))]
+        messages = result["done"]._get_outcome_messages()
         if result["failed"]:
             messages.append(
                 self.env._(

@@ -1,7 +1,6 @@
 from datetime import datetime, time, timedelta
 
 from freezegun import freeze_time
-
 from lxml import etree
 
 from odoo import Command

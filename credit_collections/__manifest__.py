@@ -6,7 +6,7 @@
     "author": "credit_collections contributors",
     "website": "https://github.com/credit-collections/credit_collections",
     "license": "LGPL-3",
-    "depends": ["account", "sale_management", "mail", "portal", "payment"],
+    "depends": ["account", "sale_management", "mail", "portal", "payment", "account_payment"],
     "data": [
         "security/credit_collections_security.xml",
         "security/ir.model.access.csv",

@@ -45,6 +45,7 @@ from . import credit_interest_run
 from . import credit_interest_run_items
 from . import credit_interest_run_invoice
 from . import credit_interest_run_schedule
+from . import credit_interest_run_reason
 from . import credit_interest_accrual
 from . import account_payment_term
 from . import credit_installment_plan

@@ -27,6 +27,7 @@
         "wizards/credit_followup_call_wizard_views.xml",
         "wizards/credit_followup_pause_wizard_views.xml",
         "wizards/credit_followup_exclude_wizard_views.xml",
+        "wizards/credit_followup_preview_views.xml",
         "views/credit_interest_run_views.xml",
         "views/credit_installment_plan_views.xml",
         "views/res_config_settings_views.xml",

@@ -26,6 +26,7 @@ from . import credit_followup_engine
 from . import credit_followup_engine_facts
 from . import credit_followup_engine_status
 from . import credit_followup_engine_run
+from . import credit_followup_engine_preview
 from . import account_move_line
 from . import account_move_line_receivable
 from . import res_partner

@@ -105,7 +105,7 @@ class CreditFollowupHistory(models.Model):
     email_note = fields.Html(
         string="Personal Note",
         sanitize="email_outgoing",
-        help="Written by hand above the level's email.",
+        help="Written by hand, after the greeting of the level's email.",
     )
     mail_message_id = fields.Many2one("mail.message", string="Email", ondelete="set null")
     email_bounced = fields.Boolean(readonly=True, copy=False)

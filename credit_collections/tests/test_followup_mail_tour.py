@@ -55,7 +55,7 @@ class TestFollowupMailTour(HttpCase):
                 .with_user(collector)
                 .with_company(company)
                 .with_context(active_model="res.partner", active_ids=customer.ids)
-                .create({"level_id": first.id, "send_letter": False})
+                .create({"level_id": first.id, "send_email": True, "send_letter": False})
                 .action_send()
             )
             histories = customer.followup_history_ids

@@ -52,7 +52,7 @@ class CreditFollowupSendWizard(models.TransientModel):
     )
     personal_note = fields.Html(
         sanitize="email_outgoing",
-        help="Written above the level's email, for each customer.",
+        help="Written after the greeting of the level's email, for each customer.",
     )
     edit_email = fields.Boolean(
         string="Edit the Email", help="Change the subject and text of this email before sending."

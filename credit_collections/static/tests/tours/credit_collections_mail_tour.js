@@ -43,7 +43,7 @@ registry.category("web_tour.tours").add("credit_collections_mail_tour", {
         {
             content: "Nothing left to retry",
             trigger:
-                ".o_form_view .o_statusbar_buttons:not(:has(button[name='action_retry_email']))",
+                ".o_form_view .o_form_statusbar:not(:has(button[name='action_retry_email']))",
         },
         {
             content: "The retry is logged in the follow-up's chatter",

@@ -153,7 +153,7 @@ class TestInstallmentPlan(CreditCollectionsCommon):
             items,
             [
                 {
-                    "name": f"Installment {index}/3 - {plan.name}",
+                    "name": f"Installment {index}/3 of {plan.name}",
                     "date_maturity": due,
                     "amount_residual": amount,
                     "account_id": self.debtor.property_account_receivable_id.id,

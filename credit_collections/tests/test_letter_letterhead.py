@@ -74,6 +74,17 @@ class TestLetterLetterhead(CreditCollectionsCommon):
         )
         self.assertLess(text.index("480.00"), text.index(FOOTER), "the footer closes it")
 
+    def test_invoice_pdf_shows_the_company_letterhead_and_footer(self):
+        invoice = self.debtor.invoice_ids
+        pdf, _report_type = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf("account.account_invoices", invoice.ids)
+        )
+        text = self._pdf_text(pdf)
+        for expected in ("Lettered Supplies Ltd", "12 Harbour Quay", FOOTER, invoice.name):
+            self.assertIn(expected, text)
+
     def test_letterhead_is_in_the_page_only_where_headers_are_not_printed(self):
         html = self._letter_html(prints_headers=False)
         self.assertIn('name="credit_letterhead"', html)

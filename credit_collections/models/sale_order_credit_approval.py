@@ -131,9 +131,7 @@ class SaleOrder(models.Model):
             "view_mode": "form",
             "views": [
                 (
-                    self.env.ref(
-                        "credit_collections.view_credit_approval_request_wizard_form"
-                    ).id,
+                    self.env.ref("credit_collections.view_credit_approval_request_wizard_form").id,
                     "form",
                 )
             ],

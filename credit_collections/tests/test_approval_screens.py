@@ -71,9 +71,7 @@ class TestApprovalRequestScreens(CreditCollectionsCommon):
 
     def test_form_makes_read_only_what_the_user_may_not_change(self):
         request = self._request()
-        self.assertRecordValues(
-            request, [{"credit_can_decide": False, "credit_can_explain": True}]
-        )
+        self.assertRecordValues(request, [{"credit_can_decide": False, "credit_can_explain": True}])
         as_manager = request.with_user(self.credit_manager)
         self.assertRecordValues(
             as_manager, [{"credit_can_decide": True, "credit_can_explain": True}]
@@ -100,7 +98,9 @@ class TestApprovalRequestScreens(CreditCollectionsCommon):
         self.assertEqual(action["res_model"], "credit.approval.request.wizard")
         self.assertFalse(order.credit_approval_ids, "nothing is requested before saying why")
         wizard_model = (
-            self.env[action["res_model"]].with_user(self.salesperson).with_context(action["context"])
+            self.env[action["res_model"]]
+            .with_user(self.salesperson)
+            .with_context(**action["context"])
         )
         form = Form(wizard_model)
         self.assertEqual(form.amount, 500.0)
@@ -248,7 +248,9 @@ class TestOverdueDrillDown(CreditCollectionsCommon):
         self.assertEqual(partner.credit_overdue_amount, 4980.0)
         action = partner.action_view_credit_overdue()
         self.assertEqual(action["tag"], "display_notification")
-        self.assertIn("230.00 of this figure is on invoices of Drill Debtor", action["params"]["message"])
+        self.assertIn(
+            "230.00 of this figure is on invoices of Drill Debtor", action["params"]["message"]
+        )
         listed = action["params"]["next"]
         rows = self._rows(self.salesperson, listed)
         self.assertEqual(rows, [(self.invoice_a, 3600.0), (self.invoice_b, 1150.0)])
@@ -290,9 +292,7 @@ class TestCreditDefaultsAndNotes(CreditCollectionsCommon):
         manager.company_ids = [Command.link(other_company.id)]
         self.customer.with_user(manager)._credit_set_limit(2500.0, "Annual review")
         body = str(self.customer.message_ids[0].body).replace("&nbsp;", " ")
-        self.assertIn(
-            f"Credit Limit: $ 1,000.00 → $ 2,500.00 ({self.company.name})", body
-        )
+        self.assertIn(f"Credit Limit: $ 1,000.00 → $ 2,500.00 ({self.company.name})", body)
 
     def test_promise_amount_starts_from_the_overdue(self):
         # 600.00 overdue for 10 days, 400.00 not due yet: the promise is for 600.00.

@@ -132,9 +132,7 @@ class TestCreditApprovalTour(HttpCase):
                 "user_id": salesperson.id,
                 "company_id": company.id,
                 "order_line": [
-                    Command.create(
-                        {"product_id": product.id, "price_unit": 1500.0, "tax_id": []}
-                    )
+                    Command.create({"product_id": product.id, "price_unit": 1500.0, "tax_id": []})
                 ],
             }
         )

@@ -10,7 +10,7 @@ class CreditApprovalRequestWizard(models.TransientModel):
     _name = "credit.approval.request.wizard"
     _description = "Request a Credit Approval"
 
-    order_id = fields.Many2one("sale.order", string="Order", required=True, readonly=True)
+    order_id = fields.Many2one("sale.order", required=True, readonly=True)
     currency_id = fields.Many2one(related="order_id.currency_id")
     amount = fields.Monetary(
         related="order_id.amount_total",

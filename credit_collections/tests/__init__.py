@@ -7,6 +7,7 @@ from . import test_credit_approval
 from . import test_credit_concurrency
 from . import test_credit_check_queries
 from . import test_credit_approval_tour
+from . import test_approval_screens
 from . import test_followup_engine
 from . import test_followup_concurrency
 from . import test_followup_wizards

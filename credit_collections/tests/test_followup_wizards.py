@@ -252,8 +252,9 @@ class TestFollowupWizards(CreditCollectionsCommon):
         self.assertIn("Will pay on Friday", self.customer.message_ids[0].body)
 
     def test_call_promise_needs_amount_and_future_date(self):
+        # The amount starts from the overdue (issue 20 point 13): cleared, it is refused.
         with self.assertRaises(ValidationError):
-            self._call("promised", promised_date=self.today + timedelta(days=4))
+            self._call("promised", amount=0.0, promised_date=self.today + timedelta(days=4))
         with self.assertRaises(ValidationError):
             self._call("promised", amount=100.0, promised_date=self.today - timedelta(days=1))
         self.assertFalse(self.customer.credit_promise_ids)

@@ -6,3 +6,4 @@ from . import credit_followup_pause_wizard
 from . import credit_followup_exclude_wizard
 from . import credit_followup_preview
 from . import credit_followup_preview_line
+from . import credit_approval_request_wizard

@@ -1,7 +1,7 @@
 {
     "name": "Credit & Collections",
     "summary": "Credit limits and holds, follow-ups, installment plans and late interest",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.5.0",
     "category": "Accounting/Accounting",
     "author": "credit_collections contributors",
     "website": "https://github.com/credit-collections/credit_collections",

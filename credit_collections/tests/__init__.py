@@ -50,3 +50,4 @@ from . import test_followup_history_name
 from . import test_feature_list
 from . import test_demo_data
 from . import test_demo_mail_catcher
+from . import test_migration_proposal_signature

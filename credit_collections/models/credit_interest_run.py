@@ -180,6 +180,10 @@ class CreditInterestRun(models.Model):
         # Charges are the run's record (read-only for users): replaced as a whole.
         self.accrual_ids.sudo().unlink()
         if self._stop_if_rate_missing():
+            # The stop says why (stop_reason): no other reason stands.
+            if self.nothing_reason:
+                # The run's own outcome (see RUN_SYSTEM_FIELDS).
+                self.sudo().nothing_reason = False
             return
         accruals = (
             self.env["credit.interest.accrual"].sudo().create(self._prepare_accrual_vals_list())

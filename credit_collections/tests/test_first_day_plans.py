@@ -121,14 +121,10 @@ class TestInterestNothingToCharge(CreditCollectionsCommon):
         )
         self.late_payer.with_company(self.company).credit_interest_exempt = False
         other = self._create_customer("Excluded Payer")
-        invoice = self._create_invoice(other, 1000.0, days_overdue=30)
-        self._create_invoice(self.late_payer, 1000.0, days_overdue=-5)
-        self.late_payer.invoice_ids.line_ids.filtered(
+        self._create_invoice(other, 1000.0, days_overdue=30)
+        (self.late_payer | other).invoice_ids.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"
-        ).followup_excluded = True
-        invoice.line_ids.filtered(
-            lambda line: line.account_type == "asset_receivable"
-        ).followup_excluded = True
+        ).write({"followup_excluded": True, "followup_exclusion_reason": "Disputed"})
         run.action_compute()
         self.assertEqual(
             run.nothing_reason,

@@ -78,6 +78,8 @@ class TestFirstDayPlansTour(HttpCase):
         company.write(
             {
                 "credit_interest_enabled": True,
+                # The company's own rate table, not a published reference.
+                "credit_interest_reference": False,
                 "credit_interest_journal_id": self.env["account.journal"]
                 .search([("company_id", "=", company.id), ("type", "=", "sale")], limit=1)
                 .id,

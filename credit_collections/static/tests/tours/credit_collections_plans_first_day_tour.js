@@ -30,9 +30,9 @@ registry
                 run: "click",
             },
             {
-                content: "A new, unsaved plan offers no Cancel Plan",
+                content: "A new, unsaved plan is open: its schedule is to compute",
                 trigger:
-                    ".o_form_editable .o_field_widget[name='partner_id'] input:value('')",
+                    ".o_form_editable .o_statusbar_buttons button.btn-primary[name='action_compute_schedule']",
             },
             {
                 content: "No Cancel Plan, no Activate on the new draft",

@@ -191,4 +191,4 @@ class TestCustomerWorklist(CreditCollectionsCommon):
         queries(few)
         queries(many)
         counts = (queries(few), queries(many))
-        self.assertEqual(counts[1], counts[0], "a query per customer: %s" % (counts,))
+        self.assertEqual(counts[1], counts[0], f"a query per customer: {counts}")

@@ -13,11 +13,10 @@ class CreditFollowupPreviewLine(models.TransientModel):
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     level_id = fields.Many2one(
         "credit.followup.level",
-        string="Level",
         readonly=True,
         help="Empty: the customer's credits cover what is overdue; its collector is asked "
         "to apply them.",
     )
     channel = fields.Char(string="Sent By", readonly=True)
     overdue_amount = fields.Monetary(string="Overdue", readonly=True)
-    collector_id = fields.Many2one("res.users", string="Collector", readonly=True)
+    collector_id = fields.Many2one("res.users", readonly=True)

@@ -25,12 +25,23 @@ class TestMigrationProposalSignature(TransactionCase):
         self.env.flush_all()
         # What the module update does first: reload the data file, which skips
         # the noupdate template.
-        convert_file(self.env, "credit_collections", "data/mail_template_data.xml", {}, mode="update", noupdate=True)
-        load_script(POST, "credit_collections_migration_18_0_1_5_0_post").migrate(self.env.cr, "18.0.1.4.0")
+        convert_file(
+            self.env,
+            "credit_collections",
+            "data/mail_template_data.xml",
+            {},
+            mode="update",
+            noupdate=True,
+        )
+        load_script(POST, "credit_collections_migration_18_0_1_5_0_post").migrate(
+            self.env.cr, "18.0.1.4.0"
+        )
         self.env.invalidate_all()
 
     def _data(self):
-        return self.env["ir.model.data"].search([("module", "=", "credit_collections"), ("name", "=", XMLID.split(".")[1])])
+        return self.env["ir.model.data"].search(
+            [("module", "=", "credit_collections"), ("name", "=", XMLID.split(".")[1])]
+        )
 
     def _set_old_body(self, extra=""):
         template = self.env.ref(XMLID)
@@ -58,7 +69,10 @@ class TestMigrationProposalSignature(TransactionCase):
         self.assertNotIn("YourCompany</div>", body)
         self.assertTrue(self._data().noupdate, "kept noupdate: later edits survive updates")
         self.env.cr.execute(
-            SQL("SELECT body_html->>'fr_FR' FROM mail_template WHERE id = %s", self.env.ref(XMLID).id)
+            SQL(
+                "SELECT body_html->>'fr_FR' FROM mail_template WHERE id = %s",
+                self.env.ref(XMLID).id,
+            )
         )
         french = self.env.cr.fetchone()[0]
         self.assertIn("Nous vous proposons", french)

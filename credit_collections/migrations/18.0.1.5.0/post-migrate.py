@@ -31,8 +31,14 @@ def migrate(cr, version):
         )
     )
     for template_id, bodies in cr.fetchall():
-        new = {lang: OLD_SIGNATURE.sub(NEW_SIGNATURE, body) for lang, body in (bodies or {}).items()}
+        new = {
+            lang: OLD_SIGNATURE.sub(NEW_SIGNATURE, body) for lang, body in (bodies or {}).items()
+        }
         if new != bodies:
             cr.execute(
-                SQL("UPDATE mail_template SET body_html = %s::jsonb WHERE id = %s", json.dumps(new), template_id)
+                SQL(
+                    "UPDATE mail_template SET body_html = %s::jsonb WHERE id = %s",
+                    json.dumps(new),
+                    template_id,
+                )
             )

@@ -1,8 +1,9 @@
 """The customer list on the stored customer states, alone: the list read of
 exposure and credit status (suite.py's measure_exposure), the filters "Credit
 Blocked" and "Follow-up Needed" over all customers (measure_state_filters),
-then a page of the list sorted by credit status with its statuses read, and
-the list grouped by credit status, on the data set of the benchmarks
+then a page of the list sorted by credit status with its statuses read, the
+list grouped by credit status, and a page of the list sorted by overdue amount
+and oldest overdue (the collectors' Customers list), on the data set of the benchmarks
 (dataset.generate_dataset), without the follow-up and interest runs of the
 suite: a quick way to compare query counts at several sizes.
 
@@ -23,6 +24,9 @@ import suite
 BENCHMARK = "state_filters"
 PAGE = 80
 STATUS_FIELDS = ("display_name", "credit_status", "credit_over_limit", "followup_status")
+# The collectors' customer list (issue 20 point 14): largest overdue first.
+OVERDUE_ORDER = "credit_overdue_amount desc, credit_oldest_overdue_days desc, id"
+OVERDUE_FIELDS = ("display_name", "credit_overdue_amount", "credit_oldest_overdue_days")
 
 
 def measure_sorted_list(env, data, repeat, problems):
@@ -79,6 +83,43 @@ def measure_sorted_list(env, data, repeat, problems):
     return results
 
 
+def measure_overdue_list(env, data, repeat, problems):
+    """The first page of the customers list sorted by overdue amount, then oldest
+    overdue, as the Customers menu opens it (web_search_read): a constant number
+    of queries whatever the number of customers."""
+    Partner = env["res.partner"].with_company(data.company)
+    domain = [("id", "in", data.partners.ids)]
+    specification = {name: {} for name in OVERDUE_FIELDS}
+
+    def page():
+        return Partner.web_search_read(domain, specification, order=OVERDUE_ORDER, limit=PAGE)[
+            "records"
+        ]
+
+    result = harness.Result(
+        f"customer list sorted by overdue: first page of {PAGE}",
+        data.describe(),
+        harness.measure(env, page, repeat),
+    )
+    env.invalidate_all()
+    rows = page()
+    keys = [(-row["credit_overdue_amount"], -row["credit_oldest_overdue_days"]) for row in rows]
+    if keys != sorted(keys):
+        problems.append(f"page sorted by overdue not in order: {keys[:10]}")
+    states = {
+        state.partner_id.id: state.overdue_amount
+        for state in env["credit.customer.state"].search(
+            [("company_id", "=", data.company.id), ("partner_id", "in", data.partners.ids)]
+        )
+    }
+    largest = sorted(states.values(), reverse=True)[: len(rows)]
+    shown = [row["credit_overdue_amount"] for row in rows]
+    if [round(amount, 2) for amount in shown] != [round(amount, 2) for amount in largest]:
+        problems.append("the page sorted by overdue does not show the largest overdue amounts")
+    print(f"Largest overdue on the first page: {shown[:3]}", flush=True)
+    return result
+
+
 def main():
     args = harness.parse_args(__doc__.split("\n\n")[0], dataset.DATA_SIZES)
     problems = []
@@ -94,6 +135,7 @@ def main():
         results = [suite.measure_exposure(env, data, args.repeat, problems)]
         results.append(suite.measure_state_filters(env, data, args.repeat, problems))
         results += measure_sorted_list(env, data, args.repeat, problems)
+        results.append(measure_overdue_list(env, data, args.repeat, problems))
         print(f"\nMedian of {args.repeat} runs, ORM cache emptied before each:\n")
         harness.print_table(results)
         if args.log_queries:

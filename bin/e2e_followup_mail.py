@@ -296,6 +296,17 @@ def check_email(env, ids, messages):
         check(expected in text, f"the follow-up email does not show {label} ({expected})")
     pay_url = invoice.get_base_url() + invoice.get_portal_url()
     check(pay_url in links, f"the follow-up email has no payment link to {pay_url}")
+    # A letter from the company, not an Odoo notification of a record.
+    for frame in ("Unfollow", "Follow-up History", "Powered by"):
+        check(frame not in text, f"the follow-up email carries Odoo's notification frame ({frame})")
+    check(
+        not any("/mail/unfollow" in link for link in links),
+        "the follow-up email has an unfollow link",
+    )
+    check(
+        text.count(company.name) >= 2,
+        f"the follow-up email does not show the company {company.name} in its header and footer",
+    )
 
 
 def check_history(env, ids):

@@ -122,6 +122,34 @@ cc_stop_private_postgres() {
     cc_as_cluster_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# Starts bin/mail_catcher.py in the background, keeping what it receives as .eml
+# files in $1: an SMTP server and a page to read them, both on 127.0.0.1 on free
+# ports (CC_MAIL_PAGE_PORT fixes the page's). Sets CC_MAIL_SMTP_PORT,
+# CC_MAIL_PAGE_URL and CC_MAIL_PID; cc_stop_mail_catcher stops it.
+cc_start_mail_catcher() {
+    local dir="$1" ready="$1.ready" waited=0
+    rm -f "$ready"
+    "$CC_PYTHON" "$CC_REPO/bin/mail_catcher.py" --dir "$dir" --ready-file "$ready" \
+        --http-port "${CC_MAIL_PAGE_PORT:-0}" >"$dir.log" 2>&1 &
+    CC_MAIL_PID=$!
+    until [ -s "$ready" ]; do
+        kill -0 "$CC_MAIL_PID" 2>/dev/null || { cat "$dir.log" >&2; cc_die "the mail catcher did not start"; }
+        [ "$waited" -lt 100 ] || { cc_stop_mail_catcher; cc_die "the mail catcher did not start within 20 s"; }
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    local page_port
+    read -r CC_MAIL_SMTP_PORT page_port <"$ready"
+    CC_MAIL_PAGE_URL="http://127.0.0.1:$page_port/"
+}
+
+cc_stop_mail_catcher() {
+    [ -n "${CC_MAIL_PID:-}" ] || return 0
+    kill "$CC_MAIL_PID" 2>/dev/null || true
+    wait "$CC_MAIL_PID" 2>/dev/null || true
+    CC_MAIL_PID=""
+}
+
 # Runs Odoo's own command line with the given arguments.
 cc_odoo() {
     "$CC_PYTHON" -m odoo "$@"

@@ -26,6 +26,7 @@ from . import credit_followup_engine
 from . import credit_followup_engine_facts
 from . import credit_followup_engine_status
 from . import credit_followup_engine_run
+from . import credit_followup_engine_preview
 from . import account_move_line
 from . import account_move_line_receivable
 from . import res_partner
@@ -45,6 +46,7 @@ from . import credit_interest_run
 from . import credit_interest_run_items
 from . import credit_interest_run_invoice
 from . import credit_interest_run_schedule
+from . import credit_interest_run_reason
 from . import credit_interest_accrual
 from . import account_payment_term
 from . import credit_installment_plan

@@ -61,6 +61,13 @@ class AccountMoveLine(models.Model):
         help="Days since the due date, today; 0 when not yet due.",
     )
 
+    credit_document_label = fields.Char(
+        string="Document",
+        compute="_compute_credit_document_label",
+        groups="base.group_user",
+        help="The item's invoice, or for an installment of a plan which one of the plan.",
+    )
+
     @api.depends("date_maturity")
     def _compute_credit_days_overdue(self):
         today = fields.Date.context_today(self)
@@ -215,13 +222,34 @@ class AccountMoveLine(models.Model):
             "context": {"default_move_line_ids": self.ids},
         }
 
+    @api.depends("move_id.name")
+    @api.depends_context("lang")
+    def _compute_credit_document_label(self):
+        # The installments' labels come from their plan, in the reader's language
+        # (the item's own label is the one written at activation): one read for all
+        # the items shown.
+        # (A follow-up's preview lists new records of saved items: _origin.)
+        items = self.filtered("move_id.credit_installment_plan_id")._origin
+        installments = {
+            installment.move_line_id.id: installment
+            # sudo: an installment's number and plan are what its item is called,
+            # for whoever reads the item (the customer's own emails and letters).
+            for installment in self.env["credit.installment.line"]
+            .sudo()
+            .search([("move_line_id", "in", items.ids)])
+        }
+        for line in self:
+            installment = installments.get(line._origin.id)
+            line.credit_document_label = (
+                installment._get_label() if installment else line.move_id.name
+            )
+
     def _get_followup_document_name(self):
-        """What a statement calls the item: its invoice's number, or for an
-        installment of a plan its own label ("Installment 2/6 - PLAN/2026/0001")."""
+        """What a statement, an email or the Follow-up tab calls the item: its
+        invoice's number, or for an installment of a plan the installment's label
+        (``credit.installment.line._get_label``: "Installment 2/6 of PLAN/2026/0001")."""
         self.ensure_one()
-        if self.move_id.credit_installment_plan_id and self.name:
-            return self.name
-        return self.move_id.name
+        return self.credit_document_label
 
     @api.model
     def _followup_figures(self, partners, company):

@@ -3,7 +3,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_amount, format_date
 
 from .credit_guarded_mixin import CAPTURED, ONCE, SYSTEM, Guard
@@ -38,6 +38,8 @@ CAPTURED_FIELDS = {
     "overdue_amount",
     "reasons",
 }
+# What the credit manager decides on while the request is pending.
+MANAGER_FIELDS = ("amount", "validity_days", "manager_note")
 # The longest validity a credit manager may give (a year).
 MAX_VALIDITY_DAYS = 366
 
@@ -136,6 +138,20 @@ class CreditApprovalRequest(models.Model):
         readonly=True,
         help="Confirmed directly by a credit manager with an override reason.",
     )
+    # What the form lets the user change (the server checks it again, see
+    # _credit_guarded_fields): a field the user may not change is read-only.
+    credit_can_decide = fields.Boolean(
+        string="Can Decide",
+        compute="_compute_credit_can_edit",
+        help="Whether you may change the amount, validity and manager note (credit managers, "
+        "while the request is pending).",
+    )
+    credit_can_explain = fields.Boolean(
+        string="Can Explain",
+        compute="_compute_credit_can_edit",
+        help="Whether you may write why an exception is needed (who requested it, or a credit "
+        "manager, while the request is pending).",
+    )
 
     # ------------------------------------------------------------------
     # Compute
@@ -149,6 +165,17 @@ class CreditApprovalRequest(models.Model):
                 "Credit approval %(order)s (%(state)s)",
                 order=request.order_id.name or "",
                 state=states.get(request.state, ""),
+            )
+
+    @api.depends("state", "requested_by_id")
+    @api.depends_context("uid")
+    def _compute_credit_can_edit(self):
+        manager = self.env.user.has_group("credit_collections.group_credit_manager")
+        for request in self:
+            pending = request.state == "pending"
+            request.credit_can_decide = pending and manager
+            request.credit_can_explain = pending and (
+                manager or request.requested_by_id == self.env.user or not request.id
             )
 
     # ------------------------------------------------------------------
@@ -232,6 +259,30 @@ class CreditApprovalRequest(models.Model):
         return self.env._(
             "Request an approval from the order; credit managers decide with Approve or Reject."
         )
+
+    def _credit_guard_raise(self, forged, refusals):
+        """A salesperson who changed what the credit manager decides on is told
+        which of those fields they changed, and what they may write instead."""
+        if (
+            forged
+            and forged <= set(MANAGER_FIELDS)
+            and not self._credit_guard_may_set(self._credit_guarded_fields()["amount"])
+        ):
+            labels = {
+                "amount": self.env._("Requested Amount"),
+                "validity_days": self.env._("Validity (Days)"),
+                "manager_note": self.env._("Manager Note"),
+            }
+            raise AccessError(
+                self.env._(
+                    "Only credit managers can change the requested amount, validity or manager "
+                    "note of a credit approval request; you tried to change %(fields)s. Write "
+                    "why an exception is needed in Why an Exception while the request is "
+                    "pending.",
+                    fields=", ".join(labels[name] for name in MANAGER_FIELDS if name in forged),
+                )
+            )
+        return super()._credit_guard_raise(forged, refusals)
 
     def _credit_guard_pending(self):
         if self.state != "pending":

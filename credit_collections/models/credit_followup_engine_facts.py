@@ -44,11 +44,12 @@ class CreditFollowupEngine(models.AbstractModel):
         return [self._facts_promises, self._facts_defaulted_plans]
 
     def _facts_promises(self, partners, company, facts_of):
-        """ "promised": the customer promised to pay and the date has not passed."""
+        """ "promised": the customer promised to pay and the date has not passed;
+        "promised_date": the earliest such date."""
         # Promises count for the status whoever looks at it.
         promised = {
-            partner.id
-            for (partner,) in self.env["credit.promise"]
+            partner.id: promised_date
+            for partner, promised_date in self.env["credit.promise"]
             .sudo()
             ._read_group(
                 [
@@ -58,10 +59,13 @@ class CreditFollowupEngine(models.AbstractModel):
                     ("promised_date", ">=", fields.Date.context_today(self)),
                 ],
                 ["partner_id"],
+                ["promised_date:min"],
             )
         }
         for partner_id, facts in facts_of.items():
             facts["promised"] = partner_id in promised
+            # The follow-ups wait for the first promised date: the next one then.
+            facts["promised_date"] = promised.get(partner_id, False)
 
     def _facts_defaulted_plans(self, partners, company, facts_of):
         """A defaulted installment plan escalates the customer's follow-up, when
@@ -91,6 +95,11 @@ class CreditFollowupEngine(models.AbstractModel):
         Level = self.env["credit.followup.level"]
         oldest_due = figures.get("oldest_due")
         current = partner.followup_level_id
+        episode_over = self._is_episode_over(partner, current, figures)
+        if episode_over:
+            # The items the levels were sent for are gone: what is left starts
+            # a new episode, from the first level.
+            current = Level
         days = (today - oldest_due).days if oldest_due else None
         reached = levels.filtered(lambda level: level.delay <= days)[-1:] if oldest_due else Level
         next_level = (
@@ -120,9 +129,25 @@ class CreditFollowupEngine(models.AbstractModel):
             "next_level": next_level,
             "next_date": next_date,
             "due_level": Level if current.manual_action else due_level,
+            "episode_over": episode_over,
             # Set by the fact providers (see _get_fact_providers).
             "promised": False,
+            "promised_date": False,
         }
+
+    def _is_episode_over(self, partner, current, figures):
+        """Whether the customer's dunning episode is over: a level sent for
+        overdue items (past their due date), and nothing overdue any more, nor
+        covered by credits to apply (paid, credited, rescheduled into an
+        installment plan). A reminder sent before the due date keeps its
+        episode: it would be sent again every day otherwise."""
+        currency = partner.env.company.currency_id
+        return bool(
+            current
+            and current.delay > 0
+            and currency.is_zero(figures.get("overdue", 0.0))
+            and currency.is_zero(figures.get("overdue_covered", 0.0))
+        )
 
     def _climb_one_level(self, partner, levels, current, days, today):
         """Level due under the "first level" start: a customer starts at the first

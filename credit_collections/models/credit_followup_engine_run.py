@@ -55,12 +55,7 @@ class CreditFollowupEngine(models.AbstractModel):
     def _run_batch(self, partners, company):
         states = self._get_states(partners, company)
         partners = partners.commercial_partner_id.with_company(company)
-        ended = partners.filtered(
-            lambda partner: (
-                not (states[partner.id]["oldest_due"] and states[partner.id]["reached_level"])
-                and states[partner.id]["current_level"]
-            )
-        )
+        ended = partners.filtered(lambda partner: self._episode_ended(states[partner.id]))
         if ended:
             self._end_episode(ended)
         due = [
@@ -75,6 +70,25 @@ class CreditFollowupEngine(models.AbstractModel):
         )
         if to_reconcile:
             to_reconcile._followup_request_reconcile(company, states)
+
+    def _episode_ended(self, state):
+        """Whether the running episode of a customer ends: nothing open reaches a
+        level any more, or nothing is overdue after a level sent for overdue
+        items (see _is_episode_over)."""
+        return state["episode_over"] or bool(
+            not (state["oldest_due"] and state["reached_level"]) and state["current_level"]
+        )
+
+    def _end_finished_episodes(self, partners, company):
+        """End at once the episodes of the customers that are over (their
+        overdue items paid or rescheduled), rather than at the next run: their
+        level then reads empty, and their status follows what is left."""
+        partners = partners.commercial_partner_id.with_company(company)
+        states = self._get_states(partners, company)
+        ended = partners.filtered(lambda partner: states[partner.id]["episode_over"])
+        if ended:
+            self._end_episode(ended)
+        return ended
 
     def _end_episode(self, partners):
         # Follow-up bookkeeping, written whoever runs it (see FOLLOWUP_SYSTEM_FIELDS).

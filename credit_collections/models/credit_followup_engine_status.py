@@ -19,6 +19,8 @@ class CreditFollowupEngine(models.AbstractModel):
             next_action_date = today
         elif status == "paused":
             next_action_date = partner.followup_paused_until
+        elif status == "promised":
+            next_action_date = facts["promised_date"]
         elif status in ("waiting", "no_action") and facts["oldest_due"]:
             next_action_date = facts["next_date"]
         return {
@@ -32,6 +34,7 @@ class CreditFollowupEngine(models.AbstractModel):
             "overdue": facts["overdue"],
             "overdue_covered": facts["overdue_covered"],
             "oldest_due": facts["oldest_due"],
+            "episode_over": facts["episode_over"],
         }
 
     def _get_status_rules(self):

@@ -76,7 +76,10 @@ class CreditFollowupHistory(models.Model):
     send_email = fields.Boolean(string="By Email")
     send_letter = fields.Boolean(string="By Letter")
     currency_id = fields.Many2one(related="company_id.currency_id")
-    overdue_amount = fields.Monetary(currency_field="currency_id")
+    # What was overdue at each follow-up: rows of one customer repeat the same
+    # debt and rows of several are of other dates, so no sum adds up (list
+    # total or group rows).
+    overdue_amount = fields.Monetary(currency_field="currency_id", aggregator=False)
     move_line_ids = fields.Many2many(
         "account.move.line",
         "credit_followup_history_move_line_rel",
@@ -102,7 +105,7 @@ class CreditFollowupHistory(models.Model):
     email_note = fields.Html(
         string="Personal Note",
         sanitize="email_outgoing",
-        help="Written by hand above the level's email.",
+        help="Written by hand, after the greeting of the level's email.",
     )
     mail_message_id = fields.Many2one("mail.message", string="Email", ondelete="set null")
     email_bounced = fields.Boolean(readonly=True, copy=False)
@@ -184,7 +187,7 @@ class CreditFollowupHistory(models.Model):
                 str(line.id): net[line.id] for line in history.move_line_ids._origin
             }
 
-    @api.depends("mail_message_id", "email_bounced")
+    @api.depends("mail_message_id", "email_bounced", "email_failed")
     def _compute_email_state(self):
         # Emails are technical records: their status is shown to whoever reads
         # the follow-up.
@@ -196,14 +199,17 @@ class CreditFollowupHistory(models.Model):
         mail_of = {mail.mail_message_id.id: mail for mail in mails}
         for history in self:
             mail = mail_of.get(history.mail_message_id.id)
-            if not history.mail_message_id:
-                history.email_state = "none"
-            elif history.email_bounced:
+            if history.mail_message_id and history.email_bounced:
                 history.email_state = "bounce"
-            elif not mail:
-                history.email_state = "sent"  # deleted once sent
-            else:
+            elif mail:
                 history.email_state = MAIL_EMAIL_STATES.get(mail.state, "queued")
+            elif history.email_failed:
+                # Deleted by hand (with its message) after it failed: a retry sends anew.
+                history.email_state = "exception"
+            elif not history.mail_message_id:
+                history.email_state = "none"
+            else:
+                history.email_state = "sent"  # deleted once sent
 
     # ------------------------------------------------------------------
     # Business methods: what the follow-up lists

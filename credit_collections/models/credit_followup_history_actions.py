@@ -17,6 +17,51 @@ class CreditFollowupHistory(models.Model):
             getattr(acting, action)()
         self._mark_items_followed_up()
 
+    def _get_outcome_messages(self):
+        """What was done for these follow-ups, as the collector who sent them is
+        told: each channel with its count and its true tense (an email is only
+        queued when the history is created: the mail queue sends it)."""
+        states = self.mapped("email_state")
+        queued = states.count("queued")
+        sent = states.count("sent")
+        not_sent = states.count("exception") + states.count("cancel")
+        letters = len(self.filtered("letter_attachment_id"))
+        others = len(
+            self.filtered(
+                lambda history: not history.mail_message_id and not history.letter_attachment_id
+            )
+        )
+        counts = (
+            (
+                queued,
+                self.env._("1 reminder queued."),
+                self.env._("%(count)s reminders queued.", count=queued),
+            ),
+            (
+                sent,
+                self.env._("1 reminder sent."),
+                self.env._("%(count)s reminders sent.", count=sent),
+            ),
+            (
+                not_sent,
+                self.env._("1 email not sent: see its follow-up history."),
+                self.env._(
+                    "%(count)s emails not sent: see their follow-up history.", count=not_sent
+                ),
+            ),
+            (
+                letters,
+                self.env._("1 letter printed."),
+                self.env._("%(count)s letters printed.", count=letters),
+            ),
+            (
+                others,
+                self.env._("1 follow-up recorded without email or letter."),
+                self.env._("%(count)s follow-ups recorded without email or letter.", count=others),
+            ),
+        )
+        return [singular if count == 1 else plural for count, singular, plural in counts if count]
+
     def _action_request_manual_action(self):
         """The scheduled action stops at a manual level: an activity for the
         collector, who sends it by hand."""

@@ -1,12 +1,42 @@
-from odoo import Command, models
+from lxml import html
+
+from odoo import Command, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize, html_sanitize, is_html_empty
+
+# The frame of every email the addon sends to a customer: a letter from the
+# company, without the header, "Powered by" and unfollow link of Odoo's
+# notifications (data/mail_layout_templates.xml).
+CUSTOMER_EMAIL_LAYOUT = "credit_collections.mail_layout_customer_letter"
+
+
+def insert_after_greeting(body, note):
+    """``body`` with ``note`` as its own paragraph after the greeting (the
+    first paragraph, "Dear ...,"), where a person writes a personal word;
+    at the top when the body has no paragraph."""
+    root = html.fromstring(f"<div>{body}</div>")
+    block = html.fragment_fromstring(note, create_parent="div")
+    block.set("style", "margin: 0px 0px 12px 0px; padding: 0px;")
+    greeting = root.find(".//p")
+    if greeting is None:
+        root.insert(0, block)
+    else:
+        greeting.addnext(block)
+    return (root.text or "") + "".join(html.tostring(child, encoding="unicode") for child in root)
 
 
 class CreditFollowupHistory(models.Model):
     """Mail of the follow-up: what Odoo's mass mailing asks of the record it
-    sends for, how its emails are queued, and what the history says of them."""
+    sends for, how its emails are queued, what the history says of them, and
+    the retry of a failed one."""
 
     _inherit = "credit.followup.history"
+
+    email_failed = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="The mail queue could not send the email (its last attempt failed).",
+    )
 
     # ------------------------------------------------------------------
     # Mail: what Odoo's mass mailing asks of the record it sends for
@@ -106,7 +136,7 @@ class CreditFollowupHistory(models.Model):
                         # composer no longer takes the sender from the template.
                         "author_id": author.id,
                         "email_from": template.email_from or group.company_id[:1].email_formatted,
-                        "email_layout_xmlid": "mail.mail_notification_light",
+                        "email_layout_xmlid": CUSTOMER_EMAIL_LAYOUT,
                         # A run never waits on the mail server: the queue sends.
                         "force_send": False,
                     }
@@ -135,7 +165,9 @@ class CreditFollowupHistory(models.Model):
         if self.email_body:
             body = html_sanitize(self.email_body, sanitize_attributes=True)
         if not is_html_empty(self.email_note):
-            body = html_sanitize(self.email_note, sanitize_attributes=True) + body
+            body = insert_after_greeting(
+                body, html_sanitize(self.email_note, sanitize_attributes=True)
+            )
         composer = (
             self.env["mail.compose.message"]
             .with_company(self.company_id)
@@ -151,7 +183,7 @@ class CreditFollowupHistory(models.Model):
                     "body": body,
                     "email_from": rendered["email_from"] or self.company_id.email_formatted,
                     "author_id": self._get_followup_author().id,
-                    "email_layout_xmlid": "mail.mail_notification_light",
+                    "email_layout_xmlid": CUSTOMER_EMAIL_LAYOUT,
                     "force_send": False,
                 }
             )
@@ -253,3 +285,91 @@ class CreditFollowupHistory(models.Model):
         """Author of the follow-up's email: its signer, else the company."""
         self.ensure_one()
         return self._get_followup_signer().partner_id or self.company_id.partner_id
+
+    # ------------------------------------------------------------------
+    # Retry of a failed email
+    # ------------------------------------------------------------------
+
+    def _check_may_retry_email(self):
+        """Collectors and credit managers retry the emails of the follow-ups they
+        may read (their companies'): a hidden button is not a permission."""
+        if not self.env.user.has_group("credit_collections.group_credit_user"):
+            raise AccessError(
+                self.env._(
+                    "Only collectors and credit managers can retry a follow-up email: ask one "
+                    "of them."
+                )
+            )
+        self.check_access("read")
+
+    def action_retry_email(self):
+        """Send the failed email of each follow-up again: its own email back in the
+        mail queue, or a new one when it was deleted; logged on the follow-up and
+        the customer. Follow-ups whose email did not fail are left alone."""
+        self._check_may_retry_email()
+        failed = self.filtered(lambda history: history.email_state == "exception")
+        if not failed:
+            raise UserError(
+                self.env._(
+                    "No failed email to retry: only a follow-up whose email status is "
+                    "Exception can be sent again."
+                )
+            )
+        failed._retry_email()
+        count = len(failed)
+        if count == 1:
+            message = self.env._("1 email queued again.")
+        else:
+            message = self.env._("%(count)s emails queued again.", count=count)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Follow-ups"),
+                "message": message,
+                "type": "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _retry_email(self):
+        # The emails are technical records collectors may not read or write: only
+        # each follow-up's own failed email is searched and queued again.
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id", "in", self.mail_message_id.ids),
+                    ("state", "=", "exception"),
+                ]
+            )
+        )
+        mail_of = {mail.mail_message_id.id: mail for mail in mails}
+        for history in self:
+            # The follow-up is the system's record (read-only for users): the
+            # retry, its new email and its log are written by the system for the
+            # collector checked above.
+            system = history.sudo()
+            mail = mail_of.get(history.mail_message_id.id)
+            if mail:
+                mail.mark_outgoing()
+            elif system.email_body or system.email_note:
+                system._send_edited_email()
+            else:
+                system._send_mass_emails()
+            system.email_failed = False
+            note = self.env._(
+                "Email retried by %(user)s: queued again for %(recipients)s.",
+                user=self.env.user.name,
+                recipients=", ".join(system.recipient_ids.mapped("email")),
+            )
+            system._add_summary(note)
+            system.message_post(body=note, subtype_xmlid="mail.mt_note")
+            # Logged on the customer whoever retries, as the follow-up's failure is.
+            history.partner_id.sudo().message_post(
+                body=self.env._(
+                    "Follow-up %(followup)s: %(note)s", followup=history.display_name, note=note
+                ),
+                subtype_xmlid="mail.mt_note",
+            )

@@ -129,13 +129,16 @@ class CreditInstallmentLine(models.Model):
             )
 
     def _get_label(self):
-        """The label of the installment's receivable item."""
+        """What the installment is called everywhere a person reads it: its
+        receivable item's label, the customer's Follow-up tab, the follow-up
+        emails and letters ("Installment 2/6 of PLAN/2026/0001"), in the
+        language of the environment."""
         self.ensure_one()
         plan = self.plan_id
         if self.sequence == 0:
-            return self.env._("Down payment - %(plan)s", plan=plan.name)
+            return self.env._("Down payment of %(plan)s", plan=plan.name)
         return self.env._(
-            "Installment %(number)s/%(count)s - %(plan)s",
+            "Installment %(number)s/%(count)s of %(plan)s",
             number=self.sequence,
             count=plan.installment_count,
             plan=plan.name,

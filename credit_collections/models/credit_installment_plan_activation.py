@@ -3,7 +3,7 @@
 from markupsafe import Markup, escape
 from psycopg2 import errors
 
-from odoo import Command, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_amount
 
@@ -17,9 +17,22 @@ from .credit_installment_plan import (
 class CreditInstallmentPlan(models.Model):
     _inherit = "credit.installment.plan"
 
+    may_activate = fields.Boolean(
+        compute="_compute_may_activate",
+        help="Whether you may activate this plan, and cancel it once running (credit "
+        "managers, and collectors up to the company's amount): the form shows Activate "
+        "to them only.",
+    )
+
     # ------------------------------------------------------------------
     # Activation
     # ------------------------------------------------------------------
+
+    @api.depends("amount_total", "currency_id", "company_id")
+    @api.depends_context("uid")
+    def _compute_may_activate(self):
+        for plan in self:
+            plan.may_activate = plan._may_activate(self.env.user)
 
     def _may_activate(self, user):
         """Whether user may activate the plan, and so cancel it once running:
@@ -152,6 +165,16 @@ class CreditInstallmentPlan(models.Model):
             )
         plans._log_rescheduling()
         plans.activity_feedback([ACTIVATION_ACTIVITY])
+        plans._end_finished_followup_episodes()
+
+    def _end_finished_followup_episodes(self):
+        """The plans took their customers' overdue items: a customer with nothing
+        overdue left reads no follow-up level at once, not after the next run
+        (the follow-up engine decides, see _end_finished_episodes)."""
+        # sudo: the follow-up bookkeeping is the system's, whoever activates.
+        engine = self.env["credit.followup.engine"].sudo()
+        for company, plans in self.grouped("company_id").items():
+            engine._end_finished_episodes(plans.partner_id, company)
 
     def action_register_payment(self):
         """Odoo's payment wizard on the plan's open installments: what the customer

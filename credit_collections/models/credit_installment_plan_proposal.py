@@ -4,6 +4,7 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
+from .credit_followup_history_mail import CUSTOMER_EMAIL_LAYOUT
 from .credit_installment_plan import (
     ACTIVATION_ACTIVITY,
     PLAN_STATES,
@@ -48,8 +49,19 @@ class CreditInstallmentPlan(models.Model):
                 template,
                 subtype_xmlid="mail.mt_comment",
                 partner_ids=plan.partner_id.ids,
+                # A letter from the company, not a notification of the plan.
+                email_layout_xmlid=CUSTOMER_EMAIL_LAYOUT,
             )
         return True
+
+    def _get_proposal_signer(self):
+        """Who signs the proposal: the plan's collector when a real person, else
+        the customer's (see credit.payment.instructions._get_signer); nobody (the
+        company signs) otherwise."""
+        self.ensure_one()
+        return self.env["credit.payment.instructions"]._get_signer(
+            self.partner_id, user=self.user_id
+        )
 
     def _action_customer_accept(self, name, ip_address):
         """The customer accepts the proposal in the portal, typing their name:

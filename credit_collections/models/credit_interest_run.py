@@ -11,6 +11,8 @@ from .credit_guarded_mixin import SYSTEM
 RUN_STATES = [
     ("draft", "Preview"),
     ("done", "Invoiced"),
+    # Run with nothing to charge: closed, its reason said, nothing invoiced.
+    ("nothing", "Nothing to Charge"),
 ]
 # Set by the run itself (a preview, its invoicing, the scheduled action), never
 # by hand: writing them would close a run without invoicing it, or reopen one.
@@ -22,6 +24,7 @@ RUN_SYSTEM_FIELDS = {
     "user_id",
     "stop_reason",
     "stopped_date",
+    "nothing_reason",
     "name",
 }
 # First key of the transaction-level locks an interest run holds on the
@@ -87,6 +90,12 @@ class CreditInterestRun(models.Model):
         readonly=True, help="Why the run stopped before charging anything (a rate missing)."
     )
     stopped_date = fields.Date(readonly=True)
+    nothing_reason = fields.Text(
+        string="Nothing to Charge",
+        readonly=True,
+        copy=False,
+        help="Why the run's last computation charged nothing, worked out from the items.",
+    )
 
     def init(self):
         # One scheduled run per company and month, even when two scheduled
@@ -155,25 +164,50 @@ class CreditInterestRun(models.Model):
     # ------------------------------------------------------------------
 
     def action_compute(self):
-        """Compute the preview: what the run would charge, nothing invoiced."""
+        """Compute the preview: what the run would charge, nothing invoiced. A
+        preview with nothing to charge says why."""
         self._check_can_run()
         for run in self:
             run._check_draft()
-            run.company_id._credit_interest_check_settings()
-            # Charges are the run's record (read-only for users): replaced as a whole.
-            run.accrual_ids.sudo().unlink()
-            if run._stop_if_rate_missing():
-                continue
-            run.env["credit.interest.accrual"].sudo().create(run._prepare_accrual_vals_list())
+            run._compute_accruals()
+        return self._notify_nothing_to_charge()
+
+    def _compute_accruals(self):
+        """Replace the run's charges with what it charges now; when that is
+        nothing, note why on the run (and in its chatter when the reason is new)."""
+        self.ensure_one()
+        self.company_id._credit_interest_check_settings()
+        # Charges are the run's record (read-only for users): replaced as a whole.
+        self.accrual_ids.sudo().unlink()
+        if self._stop_if_rate_missing():
+            # The stop says why (stop_reason): no other reason stands.
+            if self.nothing_reason:
+                # The run's own outcome (see RUN_SYSTEM_FIELDS).
+                self.sudo().nothing_reason = False
+            return
+        accruals = (
+            self.env["credit.interest.accrual"].sudo().create(self._prepare_accrual_vals_list())
+        )
+        reason = False if accruals else self._get_nothing_to_charge_reason()
+        # The run's own outcome (see RUN_SYSTEM_FIELDS).
+        run = self.sudo()
+        if reason != run.nothing_reason:
+            run.nothing_reason = reason
+            if reason:
+                run.message_post(body=reason, subtype_xmlid="mail.mt_note")
 
     def action_invoice(self):
         """Invoice the preview, computed anew, one invoice per customer and
-        currency, and close the run."""
+        currency, and close the run; a run with nothing to charge closes as
+        "Nothing to Charge" and says why."""
         self._check_can_run()
         for run in self:
             run._check_draft()
-            run.action_compute()
+            run._compute_accruals()
             if run.stop_reason:
+                continue
+            if not run.accrual_ids:
+                run._close_nothing_to_charge()
                 continue
             run._lock_customers()
             try:
@@ -188,6 +222,41 @@ class CreditInterestRun(models.Model):
                 ) from error
             # The run's own outcome (see RUN_SYSTEM_FIELDS).
             run.sudo().state = "done"
+        return self._notify_nothing_to_charge()
+
+    def _close_nothing_to_charge(self):
+        """Close the run as "Nothing to Charge", saying why in its chatter."""
+        self.ensure_one()
+        # The run's own outcome (see RUN_SYSTEM_FIELDS).
+        run = self.sudo()
+        run.write(
+            {
+                "state": "nothing",
+                "nothing_reason": run.nothing_reason or run._get_nothing_to_charge_reason(),
+            }
+        )
+        run.message_post(
+            body=self.env._("Closed without invoices. %(reason)s", reason=run.nothing_reason),
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _notify_nothing_to_charge(self):
+        """The notification of the runs that have nothing to charge, the form
+        reloaded behind it; nothing when every run charges something."""
+        reasons = [run.nothing_reason for run in self if run.nothing_reason]
+        if not reasons:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Nothing to charge"),
+                "message": " ".join(reasons),
+                "type": "warning",
+                "sticky": True,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def _check_can_run(self):
         """The run records charges and invoices with elevated rights: only who
@@ -267,5 +336,12 @@ class CreditInterestRun(models.Model):
             )
 
     def _check_draft(self):
+        if self.state == "nothing":
+            raise UserError(
+                self.env._(
+                    "This run is closed with nothing to charge: create a new run to charge "
+                    "what fell due since."
+                )
+            )
         if self.state != "draft":
             raise UserError(self.env._("This run is already invoiced."))

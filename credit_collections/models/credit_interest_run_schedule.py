@@ -84,7 +84,10 @@ class CreditInterestRun(models.Model):
                 ("scheduled", "=", True),
             ]
         )
-        done = this_month.filtered(lambda run: run.state == "done").company_id
+        # A scheduled run closed with nothing to charge is the month's run too.
+        done = this_month.filtered(
+            lambda run: run.state == "done" or (run.scheduled and run.state == "nothing")
+        ).company_id
         stopped = this_month.filtered(lambda run: run.stopped_date == today).company_id
         return companies - done - stopped, this_month
 
@@ -142,11 +145,15 @@ class CreditInterestRun(models.Model):
 
     def _credit_batch_advance(self, batch, remaining):
         """Move the run's cursor past the batch; after the last one, the run is
-        invoiced (see RUN_SYSTEM_FIELDS: the run's own state)."""
+        invoiced, or closed saying why it had nothing to charge (see
+        RUN_SYSTEM_FIELDS: the run's own state)."""
         if batch:
             self.cursor_partner_id = batch[-1].id
         if not remaining:
-            self.state = "done"
+            if self.invoice_ids:
+                self.state = "done"
+            else:
+                self._close_nothing_to_charge()
 
     def _credit_batch_process(self, records):
         """Charge and invoice the customers of a batch that no other run is

@@ -131,12 +131,18 @@ class CreditPaymentInstructions(models.AbstractModel):
         return "data:image/png;base64," + base64.b64encode(png).decode()
 
     @api.model
-    def _get_signer(self, partner):
-        """The person who signs what the company writes to the customer: its
-        collector (else its salesperson) when that is a real person, else nobody
-        and the company signs. Technical users (the scheduled action's) never sign."""
-        user = partner._get_followup_collector()
+    def _get_signer(self, partner, user=None):
+        """The person who signs what the company writes to the customer: ``user``
+        when given and a real person (the collector of an installment plan), else
+        the customer's collector (else its salesperson) when that is a real
+        person, else nobody and the company signs. Technical users (the scheduled
+        action's) never sign."""
+        for candidate in (user, partner._get_followup_collector()):
+            if self._may_sign(candidate):
+                return candidate
+        return self.env["res.users"]
+
+    @api.model
+    def _may_sign(self, user):
         # The superuser is the scheduled action's own (and OdooBot's) user.
-        if not user or user._is_superuser() or user.share or not user.active:
-            return self.env["res.users"]
-        return user
+        return bool(user) and not (user._is_superuser() or user.share or not user.active)

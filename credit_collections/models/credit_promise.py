@@ -101,6 +101,20 @@ class CreditPromise(models.Model):
         for promise in self:
             promise.paid_amount = promise.residual_at_promise - residuals[promise.id]
 
+    @api.onchange("partner_id", "company_id")
+    def _onchange_partner_id_amount(self):
+        # A promise usually covers what is overdue: start from it rather than 0.00.
+        if self.partner_id and self.company_id and not self.amount:
+            self.amount = self._default_amount(self.partner_id, self.company_id)
+
+    @api.model
+    def _default_amount(self, partner, company):
+        """What a promise of partner in company defaults to: what its follow-ups
+        chase as overdue (0.0 without a customer)."""
+        if not partner or not company:
+            return 0.0
+        return partner.with_company(company)._get_followup_state()["overdue"]
+
     @api.constrains("amount")
     def _check_amount(self):
         if any(promise.amount <= 0 for promise in self):

@@ -12,10 +12,12 @@ _logger = logging.getLogger(__name__)
 
 
 @functools.cache
-def _wkhtmltopdf_prints_several_documents():
-    """Whether this server's wkhtmltopdf prints several documents in one run: only
-    the builds with patched Qt that Odoo recommends do; the others (Debian's)
-    refuse every such run ("does not support more than one input document")."""
+def _wkhtmltopdf_has_patched_qt():
+    """Whether this server's wkhtmltopdf is a build with patched Qt, the one Odoo
+    recommends (0.12.6 from wkhtmltopdf.org's packaging): only those print several
+    documents in one run and the layouts' header and footer (``--header-html``);
+    the others (Debian's) refuse the first ("does not support more than one input
+    document") and ignore the second."""
     try:
         version = subprocess.run(
             [find_in_path("wkhtmltopdf"), "--version"],
@@ -73,7 +75,23 @@ class IrActionsReport(models.Model):
     def _credit_prints_together(self):
         """Whether several documents may be printed in one wkhtmltopdf run here
         (else they are printed one by one at once, not after a failed run)."""
-        return _wkhtmltopdf_prints_several_documents()
+        return _wkhtmltopdf_has_patched_qt()
+
+    def _credit_prints_headers(self):
+        """Whether wkhtmltopdf prints the header and footer of the company's layout
+        on each page here (Odoo hands them over with ``--header-html`` and
+        ``--footer-html``, see ``_run_wkhtmltopdf``); else the letters print their
+        letterhead in the page (``credit_letterhead_in_body``)."""
+        return _wkhtmltopdf_has_patched_qt()
+
+    def _get_rendering_context(self, report, docids, data):
+        data = super()._get_rendering_context(report, docids, data)
+        # A PDF whose header and footer this wkhtmltopdf would drop carries them in
+        # its page; on screen (html) the layout shows them itself.
+        data["credit_letterhead_in_body"] = (
+            data.get("report_type") == "pdf" and not self._credit_prints_headers()
+        )
+        return data
 
     def _credit_render_pdfs_together(self, report_ref, records, data=None):
         """The documents of several records printed in one run, split per record as

@@ -25,6 +25,8 @@ class MailMail(models.Model):
                 if history.mail_message_id != mail.mail_message_id:
                     continue
                 history._add_summary(history._get_email_outcome(mail))
+                # Kept should the failed email be deleted: it can still be retried.
+                history.email_failed = mail.state == "exception"
         return super()._postprocess_sent_message(
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )

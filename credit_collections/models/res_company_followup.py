@@ -37,11 +37,63 @@ class ResCompany(models.Model):
         check_company=True,
     )
 
+    credit_followup_paused = fields.Boolean(
+        string="Start with Automatic Follow-ups Paused",
+        help="The scheduled follow-up run sends nothing for this company until someone "
+        "has looked at what it would send (Preview the Next Run) and started the "
+        "automatic follow-ups. Follow-ups sent by hand are not paused.",
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         companies = super().create(vals_list)
         companies._credit_create_default_followup_policy()
         return companies
+
+    def write(self, vals):
+        if "credit_followup_paused" not in vals:
+            return super().write(vals)
+        changed = self.filtered(
+            lambda company: company.credit_followup_paused != bool(vals["credit_followup_paused"])
+        )
+        result = super().write(vals)
+        changed._credit_log_followup_pause()
+        return result
+
+    # ------------------------------------------------------------------
+    # Automatic follow-ups paused
+    # ------------------------------------------------------------------
+
+    def _credit_log_followup_pause(self):
+        """Say in the company's chatter (its partner's: a company has none of its
+        own) who paused or started the automatic follow-ups, for the managers
+        who wonder why reminders did or did not go."""
+        for company in self:
+            if company.credit_followup_paused:
+                body = self.env._(
+                    "Automatic follow-ups paused by %(user)s: the scheduled run sends "
+                    "nothing for %(company)s until they are started again.",
+                    user=self.env.user.name,
+                    company=company.name,
+                )
+            else:
+                body = self.env._(
+                    "Automatic follow-ups started by %(user)s: the scheduled run follows "
+                    "up the customers of %(company)s again.",
+                    user=self.env.user.name,
+                    company=company.name,
+                )
+            # sudo: who may change the setting (a settings administrator, a credit
+            # manager from the preview) may not be allowed to edit the company's
+            # contact; the note is the setting's audit trail.
+            company.partner_id.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    def _credit_start_automatic_followups(self):
+        """Lift the pause of the automatic follow-ups (the preview's button)."""
+        # sudo: credit managers may not write companies; this one setting is
+        # theirs to lift once they have seen the preview (checked by the caller).
+        # Under sudo the user stays who acts: the chatter names them.
+        self.sudo().filtered("credit_followup_paused").write({"credit_followup_paused": False})
 
     @api.model
     def _credit_create_default_followup_policies(self):

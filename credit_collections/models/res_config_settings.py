@@ -63,6 +63,9 @@ class ResConfigSettings(models.TransientModel):
     credit_followup_start_mode = fields.Selection(
         related="company_id.credit_followup_start_mode", readonly=False
     )
+    credit_followup_paused = fields.Boolean(
+        related="company_id.credit_followup_paused", readonly=False
+    )
     credit_interest_enabled = fields.Boolean(
         related="company_id.credit_interest_enabled", readonly=False
     )
@@ -189,3 +192,8 @@ class ResConfigSettings(models.TransientModel):
 
     def action_credit_interest_preset_uk_late_payment(self):
         self.company_id._credit_interest_apply_preset("uk_late_payment")
+
+    def action_credit_followup_preview(self):
+        """What the next follow-up run would send for the company shown."""
+        self.ensure_one()
+        return self.env["credit.followup.preview"]._action_open(self.company_id)

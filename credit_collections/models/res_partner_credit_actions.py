@@ -34,7 +34,12 @@ class ResPartner(models.Model):
             self.browse(bodies)._message_log_batch(bodies=bodies)
 
     def _credit_change_note(self, old_values, reason=False):
+        """What changed, one line each ("Credit Limit: $ 5,000.00 → $ 8,000.00"),
+        naming the company when the user works in several (the settings are the
+        company's), then the reason."""
         self.ensure_one()
+        company = self.env.company
+        several = len(self.env.user.company_ids) > 1
         lines = []
         for name, old in old_values.items():
             new = self[name]
@@ -46,19 +51,28 @@ class ResPartner(models.Model):
                 old_text = self.env._("Yes") if old else self.env._("No")
                 new_text = self.env._("Yes") if new else self.env._("No")
             else:
-                old_text = format_amount(self.env, old, self.env.company.currency_id)
-                new_text = format_amount(self.env, new, self.env.company.currency_id)
-            lines.append(
-                self.env._("%(field)s: %(old)s → %(new)s", field=label, old=old_text, new=new_text)
-            )
+                old_text = format_amount(self.env, old, company.currency_id)
+                new_text = format_amount(self.env, new, company.currency_id)
+            if several:
+                lines.append(
+                    self.env._(
+                        "%(field)s: %(old)s → %(new)s (%(company)s)",
+                        field=label,
+                        old=old_text,
+                        new=new_text,
+                        company=company.display_name,
+                    )
+                )
+            else:
+                lines.append(
+                    self.env._(
+                        "%(field)s: %(old)s → %(new)s", field=label, old=old_text, new=new_text
+                    )
+                )
         if not lines:
             return False
         reason = reason or (self.credit_hold_reason if "credit_hold" in old_values else "")
-        body = self.env._(
-            "Credit settings changed for %(company)s:\n%(changes)s",
-            company=self.env.company.display_name,
-            changes="\n".join(lines),
-        )
+        body = "\n".join(lines)
         if reason:
             body += "\n" + self.env._("Reason: %(reason)s", reason=reason)
         return plaintext2html(body)
@@ -97,84 +111,74 @@ class ResPartner(models.Model):
         return self._credit_items_action(overdue=True)
 
     def _credit_items_action(self, overdue):
-        """The customer's open (or overdue) items; for users without accounting
-        rights (salespeople), the customer invoices holding them that they may read."""
+        """The customer's open (or overdue) receivable items with what is left to
+        pay on each (Amount Due, summed as the Credit tab's figure is), those the
+        user may read: a salesperson reads the items of the invoices Sales lets
+        them read, and is told how much of the figure is on the others."""
         self.ensure_one()
-        user = self.env.user
-        if user.has_group("account.group_account_readonly") or user.has_group(
-            "account.group_account_invoice"
-        ):
-            return self._credit_open_items_action(overdue)
-        return self._credit_invoices_action(overdue)
+        Line = self.env["account.move.line"]
+        partner = self.commercial_partner_id
+        domain = self._credit_open_items_domain(overdue)
+        title = self.env._("Overdue Items") if overdue else self.env._("Open Receivables")
+        # sudo: the whole figure, as the tab shows it, to tell what the user cannot open.
+        [[total]] = Line.sudo()._read_group(domain, [], ["amount_residual:sum"])
+        # As the user: the record rules of Sales leave a salesperson their invoices.
+        [[shown, count]] = Line._read_group(domain, [], ["amount_residual:sum", "__count"])
+        currency = self.env.company.currency_id
+        hidden = currency.round((total or 0.0) - (shown or 0.0))
+        if not count and not currency.is_zero(total or 0.0):
+            # An empty list would show sample rows under a figure that is not 0.
+            return self._credit_items_notification(
+                title,
+                self.env._(
+                    "The invoices of %(partner)s behind this figure are not yours to "
+                    "open: ask a collector or a credit manager which ones they are.",
+                    partner=partner.display_name,
+                ),
+            )
+        action = {
+            "type": "ir.actions.act_window",
+            "name": title,
+            "res_model": "account.move.line",
+            "view_mode": "list",
+            "views": [
+                (self.env.ref("credit_collections.view_move_line_credit_items_list").id, "list")
+            ],
+            "domain": domain,
+            "context": {"create": False},
+        }
+        if currency.is_zero(hidden):
+            return action
+        return self._credit_items_notification(
+            title,
+            self.env._(
+                "%(hidden)s of this figure is on invoices of %(partner)s that are not yours "
+                "to open: the list shows the others. Ask a collector or a credit manager "
+                "about the rest.",
+                hidden=format_amount(self.env, hidden, currency),
+                partner=partner.display_name,
+            ),
+            next_action=action,
+        )
+
+    def _credit_items_notification(self, title, message, next_action=None):
+        params = {"type": "warning", "title": title, "message": message, "sticky": False}
+        if next_action:
+            params["next"] = next_action
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
 
     def _credit_open_items_domain(self, overdue):
-        # The items the credit figures of the customer sum (see credit.exposure),
-        # disputed ones included.
+        # The items the credit figures of the customer sum (see credit.exposure:
+        # the companies its limit covers), disputed ones included.
         Line = self.env["account.move.line"]
+        companies = self.env["credit.exposure"]._exposure_companies(self.env.company)
         domain = [
-            *Line._open_receivable_domain(self.env.company),
-            ("partner_id", "child_of", self.commercial_partner_id.id),
+            *Line._open_receivable_domain(companies),
+            ("partner_id.commercial_partner_id", "=", self.commercial_partner_id.id),
         ]
         if overdue:
             domain += Line._overdue_domain()
         return domain
-
-    def _credit_open_items_action(self, overdue):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Overdue Items") if overdue else self.env._("Open Receivables"),
-            "res_model": "account.move.line",
-            "view_mode": "list,form",
-            "views": [(self.env.ref("account.view_move_line_tree").id, "list"), (False, "form")],
-            "domain": self._credit_open_items_domain(overdue),
-            "context": {"search_default_group_by_move": 0},
-        }
-
-    def _credit_invoices_action(self, overdue):
-        """The customer invoices and credit notes holding the items, read-only (Sales
-        gives salespeople read access only)."""
-        self.ensure_one()
-        # Searched as the user: the record rules of Sales leave the invoices of the
-        # customer they may read (all, or their own).
-        invoices = (
-            self.env["account.move.line"]
-            .search(
-                [
-                    *self._credit_open_items_domain(overdue),
-                    ("move_id.move_type", "in", ("out_invoice", "out_refund")),
-                ]
-            )
-            .move_id
-        )
-        title = self.env._("Overdue Invoices") if overdue else self.env._("Open Invoices")
-        if not invoices:
-            # An empty list would show sample rows under a figure that is not 0.
-            return {
-                "type": "ir.actions.client",
-                "tag": "display_notification",
-                "params": {
-                    "type": "warning",
-                    "title": title,
-                    "message": self.env._(
-                        "The invoices of %(partner)s behind this figure are not yours to "
-                        "open: ask a collector or a credit manager which ones they are.",
-                        partner=self.commercial_partner_id.display_name,
-                    ),
-                },
-            }
-        return {
-            "type": "ir.actions.act_window",
-            "name": title,
-            "res_model": "account.move",
-            "view_mode": "list,form",
-            "views": [
-                (self.env.ref("account.view_invoice_tree").id, "list"),
-                (self.env.ref("account.view_move_form").id, "form"),
-            ],
-            "domain": [("id", "in", invoices.ids)],
-            "context": {"default_move_type": "out_invoice"},
-        }
 
     def action_view_credit_orders(self):
         self.ensure_one()

@@ -23,7 +23,12 @@ STATE_SQL_FIELDS = {
     "credit_status": ("credit_status", STATUS_DEFAULTS["credit_status"]),
     "credit_over_limit": ("over_limit", False),
     "followup_status": ("followup_status", STATUS_DEFAULTS["followup_status"]),
+    # Where a collector starts: who owes the most, who is late the longest.
+    "credit_overdue_amount": ("overdue_amount", 0.0),
+    "credit_oldest_overdue_days": ("oldest_overdue_date", 0),
 }
+# Of STATE_SQL_FIELDS, the numbers of days since a date of the state (today less it).
+STATE_SQL_DAYS_SINCE = {"credit_oldest_overdue_days"}
 
 
 class ResPartner(models.Model):
@@ -60,8 +65,9 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
 
     def _field_to_sql(self, alias, fname, query=None, flush=True):
-        """The status fields as SQL on the customer's state in the current
-        company (a LEFT JOIN), so that lists sort and group on them."""
+        """The status fields, the overdue amount and the oldest overdue days as
+        SQL on the customer's state in the current company (a LEFT JOIN), so
+        that lists sort and group on them."""
         if fname not in STATE_SQL_FIELDS or query is None:
             return super()._field_to_sql(alias, fname, query, flush)
         self.check_field_access_rights("read", [fname])
@@ -80,9 +86,12 @@ class ResPartner(models.Model):
             ),
         )
         to_flush = self.env["credit.customer.state"]._fields[column] if flush else None
-        return SQL(
-            "COALESCE(%s, %s)", SQL.identifier(state_alias, column, to_flush=to_flush), default
-        )
+        value = SQL.identifier(state_alias, column, to_flush=to_flush)
+        if fname in STATE_SQL_DAYS_SINCE:
+            # The days the partner's compute gives (see credit.exposure's
+            # oldest_overdue_days), counted in SQL from the stored date.
+            value = SQL("(%s::date - %s)", fields.Date.context_today(self), value)
+        return SQL("COALESCE(%s, %s)", value, default)
 
     def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
         """Statuses sort in the order of their selection (OK, Warning, Blocked),

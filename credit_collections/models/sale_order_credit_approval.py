@@ -119,8 +119,40 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return self._credit_valid_approvals().get(self, self.env["credit.approval.request"])
 
-    def action_request_credit_approval(self, note=False):
+    def action_open_credit_approval_request(self):
+        """Request Credit Approval on the order's form: a dialog asks why an
+        exception is needed, then requests it (action_request_credit_approval)."""
         self.ensure_one()
+        self._credit_check_can_request()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Request Credit Approval"),
+            "res_model": "credit.approval.request.wizard",
+            "view_mode": "form",
+            "views": [
+                (
+                    self.env.ref("credit_collections.view_credit_approval_request_wizard_form").id,
+                    "form",
+                )
+            ],
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
+    def action_request_credit_approval(self, note=False):
+        """Request a credit approval for the order, with why an exception is
+        needed (note). Without a note (API callers of old), the request is made
+        and its requester writes Why an Exception while it is pending."""
+        self.ensure_one()
+        self._credit_check_can_request()
+        vals = {"order_id": self.id}
+        if note:
+            vals["request_note"] = note
+        request = self.env["credit.approval.request"].create(vals)
+        request._credit_notify_approvers()
+        return True
+
+    def _credit_check_can_request(self):
         self._credit_check_approval_state()
         if self.credit_approval_pending:
             raise UserError(
@@ -130,12 +162,6 @@ class SaleOrder(models.Model):
                     order=self.name,
                 )
             )
-        vals = {"order_id": self.id}
-        if note:
-            vals["request_note"] = note
-        request = self.env["credit.approval.request"].create(vals)
-        request._credit_notify_approvers()
-        return True
 
     def _prepare_credit_approval_request_vals(self):
         """What a credit approval request captures of the order when it is made."""

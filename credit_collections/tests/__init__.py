@@ -7,6 +7,7 @@ from . import test_credit_approval
 from . import test_credit_concurrency
 from . import test_credit_check_queries
 from . import test_credit_approval_tour
+from . import test_approval_screens
 from . import test_followup_engine
 from . import test_followup_concurrency
 from . import test_followup_wizards
@@ -46,3 +47,7 @@ from . import test_installment_plan_items
 from . import test_installment_plan_check
 from . import test_pdf_documents
 from . import test_followup_history_name
+from . import test_feature_list
+from . import test_demo_data
+from . import test_demo_mail_catcher
+from . import test_migration_proposal_signature

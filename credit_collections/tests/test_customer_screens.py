@@ -163,28 +163,35 @@ class TestCustomerScreens(CreditCollectionsCommon):
 
         partner = self._credit(customer.with_user(self.salesperson))
         self.assertEqual(partner.credit_overdue_amount, 4600.0)
-        action = partner.action_view_credit_overdue()
-        self.assertEqual(action["res_model"], "account.move")
-        invoices = self.env["account.move"].with_user(self.salesperson).search(action["domain"])
+        # 700.00 of the 4,600.00 is another salesperson's invoice: they are told so,
+        # then see the overdue items of theirs (issue 20 point 12).
+        notification = partner.action_view_credit_overdue()
+        self.assertIn("700.00 of this figure", notification["params"]["message"])
+        action = notification["params"]["next"]
+        self.assertEqual(action["res_model"], "account.move.line")
+        lines = self.env["account.move.line"].with_user(self.salesperson).search(action["domain"])
         # Their own overdue invoice; not the one of another salesperson, which Sales
         # does not let them read, nor the one not yet due.
-        self.assertEqual(invoices, own)
-        self.assertNotIn(others, invoices)
+        self.assertEqual(lines.move_id, own)
+        self.assertNotIn(others, lines.move_id)
         # The open receivables arrow likewise: their invoices due or not.
-        action_open = partner.action_view_credit_receivables()
+        action_open = partner.action_view_credit_receivables()["params"]["next"]
         self.assertEqual(
-            self.env["account.move"].with_user(self.salesperson).search(action_open["domain"]),
+            self.env["account.move.line"]
+            .with_user(self.salesperson)
+            .search(action_open["domain"])
+            .move_id,
             own | not_due,
         )
         list_view = (
-            self.env["account.move"]
+            self.env["account.move.line"]
             .with_user(self.salesperson)
             .get_views([(action["views"][0][0], "list")])
         )
         root = etree.fromstring(list_view["views"]["list"]["arch"])
         self.assertEqual(
             (root.get("create"), root.get("edit"), root.get("delete")),
-            ("False", "False", "False"),
+            ("false", "false", "false"),
         )
 
     def test_salesperson_told_when_no_overdue_invoice_is_theirs(self):

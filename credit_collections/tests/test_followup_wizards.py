@@ -116,7 +116,7 @@ class TestFollowupWizards(CreditCollectionsCommon):
 
         action = wizard.action_send()
 
-        self.assertIn("2 follow-ups sent", action["params"]["message"])
+        self.assertIn("2 reminders queued. 1 letter printed.", action["params"]["message"])
         self.assertEqual(self.customer.followup_history_ids.level_id, self.first)
         other_history = self.other.followup_history_ids
         self.assertEqual(other_history.level_id, self.second)
@@ -143,7 +143,7 @@ class TestFollowupWizards(CreditCollectionsCommon):
         action = wizard.action_send()
 
         self.assertEqual(action["params"]["type"], "warning")
-        self.assertIn("1 follow-ups sent", action["params"]["message"])
+        self.assertIn("1 reminder queued.", action["params"]["message"])
         self.assertTrue(self.customer.followup_history_ids)
         self.assertFalse(self.other.followup_history_ids | paused.followup_history_ids)
 
@@ -252,8 +252,9 @@ class TestFollowupWizards(CreditCollectionsCommon):
         self.assertIn("Will pay on Friday", self.customer.message_ids[0].body)
 
     def test_call_promise_needs_amount_and_future_date(self):
+        # The amount starts from the overdue (issue 20 point 13): cleared, it is refused.
         with self.assertRaises(ValidationError):
-            self._call("promised", promised_date=self.today + timedelta(days=4))
+            self._call("promised", amount=0.0, promised_date=self.today + timedelta(days=4))
         with self.assertRaises(ValidationError):
             self._call("promised", amount=100.0, promised_date=self.today - timedelta(days=1))
         self.assertFalse(self.customer.credit_promise_ids)

@@ -153,7 +153,7 @@ class TestInstallmentPlan(CreditCollectionsCommon):
             items,
             [
                 {
-                    "name": f"Installment {index}/3 - {plan.name}",
+                    "name": f"Installment {index}/3 of {plan.name}",
                     "date_maturity": due,
                     "amount_residual": amount,
                     "account_id": self.debtor.property_account_receivable_id.id,
@@ -320,7 +320,7 @@ class TestInstallmentPlan(CreditCollectionsCommon):
         history = self.env["credit.followup.history"].search([("partner_id", "=", self.debtor.id)])
         self.assertEqual(history.level_id.delay, -3)
         self.assertEqual(history.move_line_ids, first)
-        self.assertIn(f"Installment 1/3 - {plan.name}", history.mail_message_id.body)
+        self.assertIn(f"Installment 1/3 of {plan.name}", history.mail_message_id.body)
         with freeze_time(datetime.combine(self.today + timedelta(days=10), time(12))):
             self._run_followup_cron()
         history = self.env["credit.followup.history"].search(

@@ -4,3 +4,6 @@ from . import credit_followup_send_wizard
 from . import credit_followup_call_wizard
 from . import credit_followup_pause_wizard
 from . import credit_followup_exclude_wizard
+from . import credit_followup_preview
+from . import credit_followup_preview_line
+from . import credit_approval_request_wizard

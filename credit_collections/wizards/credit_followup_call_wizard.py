@@ -19,7 +19,14 @@ class CreditFollowupCallWizard(models.TransientModel):
         default="no_answer",
     )
     note = fields.Text()
-    amount = fields.Monetary(string="Promised Amount", currency_field="currency_id")
+    amount = fields.Monetary(
+        string="Promised Amount",
+        currency_field="currency_id",
+        compute="_compute_amount",
+        store=True,
+        readonly=False,
+        help="What the customer promises to pay; starts from what is overdue.",
+    )
     promised_date = fields.Date()
     move_line_ids = fields.Many2many(
         "account.move.line",
@@ -38,6 +45,13 @@ class CreditFollowupCallWizard(models.TransientModel):
             wizard.allowed_line_ids = wizard.partner_id.with_company(
                 wizard.company_id
             )._get_followup_disputable_lines()
+
+    @api.depends("partner_id", "company_id")
+    def _compute_amount(self):
+        for wizard in self:
+            wizard.amount = self.env["credit.promise"]._default_amount(
+                wizard.partner_id, wizard.company_id
+            )
 
     @api.model
     def default_get(self, fields_list):

@@ -52,7 +52,7 @@ class CreditFollowupSendWizard(models.TransientModel):
     )
     personal_note = fields.Html(
         sanitize="email_outgoing",
-        help="Written above the level's email, for each customer.",
+        help="Written after the greeting of the level's email, for each customer.",
     )
     edit_email = fields.Boolean(
         string="Edit the Email", help="Change the subject and text of this email before sending."
@@ -241,7 +241,7 @@ class CreditFollowupSendWizard(models.TransientModel):
                     reason=result["skipped"][partners.commercial_partner_id],
                 )
             )
-        messages = [self.env._("%(count)s follow-ups sent.", count=len(result["done"]))]
+        messages = result["done"]._get_outcome_messages()
         if result["failed"]:
             messages.append(
                 self.env._(

@@ -10,7 +10,15 @@ class CreditLimitWizard(models.TransientModel):
     currency_id = fields.Many2one(related="partner_id.currency_id")
     current_limit = fields.Monetary(compute="_compute_current_limit")
     credit_exposure = fields.Monetary(related="partner_id.credit_exposure")
-    new_limit = fields.Monetary(string="New Credit Limit", required=True)
+    # Starts from the current limit: the credit manager types the change, not the
+    # whole limit again from 0.00.
+    new_limit = fields.Monetary(
+        string="New Credit Limit",
+        required=True,
+        compute="_compute_new_limit",
+        store=True,
+        readonly=False,
+    )
     reason = fields.Text(required=True)
 
     @api.depends("partner_id")
@@ -19,6 +27,12 @@ class CreditLimitWizard(models.TransientModel):
             # credit_limit is readable by accounting groups only; credit managers
             # who change it may not be in them.
             wizard.current_limit = wizard.partner_id.sudo().credit_limit
+
+    @api.depends("partner_id")
+    def _compute_new_limit(self):
+        for wizard in self:
+            # As current_limit: credit managers may not be in the accounting groups.
+            wizard.new_limit = wizard.partner_id.sudo().credit_limit
 
     @api.constrains("new_limit")
     def _check_new_limit(self):

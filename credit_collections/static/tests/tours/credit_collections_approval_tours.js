@@ -27,7 +27,17 @@ registry.category("web_tour.tours").add("credit_collections_blocked_order_tour",
         {
             content: "Ask a credit manager for an exception",
             trigger:
-                ".o_statusbar_buttons button[name='action_request_credit_approval']",
+                ".o_statusbar_buttons button[name='action_open_credit_approval_request']",
+            run: "click",
+        },
+        {
+            content: "The request asks why an exception is needed",
+            trigger: ".modal div[name='request_note'] textarea",
+            run: "edit Customer for ten years, pays on time",
+        },
+        {
+            content: "Send the request",
+            trigger: ".modal button[name='action_request']",
             run: "click",
         },
         {

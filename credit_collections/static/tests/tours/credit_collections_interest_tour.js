@@ -34,7 +34,7 @@ registry.category("web_tour.tours").add("credit_collections_interest_tour", {
         {
             content:
                 "The preset is applied: invoices will print the late-payment terms",
-            trigger: `${interest} .o_field_widget[name='credit_interest_print_terms'] input:checked`,
+            trigger: `#credit_interest_print_terms_setting .o_field_widget[name='credit_interest_print_terms'] input:checked`,
         },
         {
             content: "No dialog is left open",
